@@ -1,0 +1,36 @@
+# `make test` and `make demo` create .venv and install the project (with every extra) on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: install test test-tensorflow test-jax test-torch demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[all]"
+	touch $(STAMP)
+
+# TensorFlow runs the whole suite; JAX and torch run the tests marked multi_backend
+# (backend-independent tests such as data readers would only repeat themselves).
+test: $(STAMP)
+	$(MAKE) --no-print-directory test-tensorflow test-jax test-torch
+
+test-tensorflow: $(STAMP)
+	KERAS_BACKEND=tensorflow $(PYTEST)
+
+test-jax: $(STAMP)
+	KERAS_BACKEND=jax $(PYTEST) -m multi_backend
+
+test-torch: $(STAMP)
+	KERAS_BACKEND=torch $(PYTEST) -m multi_backend
+
+demo: $(STAMP)
+	$(VENV)/bin/rnn-zoo demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,482 @@
+"""One-line factories for every task, and the preset registry behind them.
+
+Every recurrent factory takes the same words for the same ideas: `cell`
+("lstm", "gru", "simple_rnn"), `units` (int or one per layer), `depth`,
+`bidirectional`, `dropout`, `pooling` ("last", "mean", "max", "attention")
+where a single vector per sequence is produced, and `require_cudnn`.
+
+Factories return a functional `keras.Model`, compiled by default (Adam,
+a loss and metrics that suit the task; pass `compile_model=False` to compile
+it yourself). Token inputs are int ids with 0 = padding; numeric inputs are
+float steps where a step whose features all equal `mask_value` is padding.
+Padding may sit anywhere: `RightAlignPadding` moves it to the end first, so
+every kernel (cuDNN included) sees right padding.
+"""
+
+import copy
+import inspect
+
+import keras
+
+from rnn_zoo import cudnn
+from rnn_zoo.backbones import BackboneConfig
+from rnn_zoo.backbones import apply_backbone
+from rnn_zoo.heads import POOLINGS
+from rnn_zoo.heads import MaskedPooling
+from rnn_zoo.heads import classification_head
+from rnn_zoo.heads import pool_sequence
+from rnn_zoo.heads import regression_head
+from rnn_zoo.layers import RestoreOrder
+from rnn_zoo.layers import RightAlignPadding
+from rnn_zoo.validation import check_choice
+from rnn_zoo.validation import check_fraction
+from rnn_zoo.validation import check_positive_int
+
+DEFAULT_LEARNING_RATE = 1e-3
+
+
+def _finish(model, config, loss, metrics, compile_model, learning_rate):
+    if config is not None and config.require_cudnn:
+        cudnn.check_model_cudnn(model)
+    if compile_model:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss=loss,
+            metrics=metrics,
+        )
+    return model
+
+
+def _token_inputs(vocab_size, embedding_dim, name, return_order=False, where=None):
+    check_positive_int(vocab_size, "vocab_size", where=where)
+    if vocab_size < 2:
+        raise ValueError(
+            f"{where}: Invalid value received for argument `vocab_size`. Expected an "
+            f"integer >= 2 (id 0 is padding). Received: vocab_size={vocab_size!r}"
+        )
+    check_positive_int(embedding_dim, "embedding_dim", where=where)
+    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    aligned = RightAlignPadding(padding_value=0, return_order=return_order,
+                                name="right_align_padding")(inputs)
+    order = None
+    if return_order:
+        aligned, order = aligned
+    x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
+                               name=f"{name}_embedding")(aligned)
+    return inputs, x, order
+
+
+def _feature_inputs(num_features, mask_value, where=None):
+    check_positive_int(num_features, "num_features", where=where)
+    inputs = keras.Input(shape=(None, num_features), dtype="float32", name="features")
+    x = inputs
+    if mask_value is not None:
+        x = RightAlignPadding(padding_value=float(mask_value), name="right_align_padding")(x)
+        x = keras.layers.Masking(mask_value=float(mask_value), name="masking")(x)
+    return inputs, x
+
+
+def _pooled_backbone(x, config, pooling, where=None):
+    check_choice(pooling, "pooling", POOLINGS, where=where)
+    if pooling == "last":
+        return apply_backbone(x, config, return_sequences=False)
+    sequences = apply_backbone(x, config, return_sequences=True)
+    return pool_sequence(sequences, pooling, name=f"{pooling}_pooling")
+
+
+def build_text_classifier(vocab_size, num_classes=2, cell="lstm", bidirectional=False,
+                          units=64, depth=1, embedding_dim=64, dropout=0.0,
+                          pooling="last", require_cudnn=False,
+                          learning_rate=DEFAULT_LEARNING_RATE, compile_model=True,
+                          name=None):
+    """Token ids -> embedding -> recurrent stack -> pooling -> softmax.
+
+    Args:
+        vocab_size: int >= 2, ids are in [0, vocab_size) with 0 = padding.
+        num_classes: int >= 2, default 2.
+        cell: "lstm" (default), "gru" or "simple_rnn".
+        bidirectional: bool, default False.
+        units: int > 0 or a list with one int per layer, default 64.
+        depth: int > 0, number of stacked recurrent layers, default 1.
+        embedding_dim: int > 0, default 64.
+        dropout: float in [0, 1): input dropout of each recurrent layer and
+            before the classifier, default 0.
+        pooling: "last" (default), "mean", "max" or "attention".
+        require_cudnn: bool, default False; see `rnn_zoo.cudnn`.
+        learning_rate: Adam learning rate when compiled, default 1e-3.
+        compile_model: bool, default True.
+        name: model name, default f"{cell}_text_classifier" (with "bi").
+
+    Returns:
+        A `keras.Model` mapping int32 ids `[batch, time]` to class
+        probabilities `[batch, num_classes]`.
+
+    Example:
+
+    >>> model = rnn_zoo.build_text_classifier(vocab_size=5000, cell="gru",
+    ...                                       bidirectional=True)
+    >>> model.predict(np.array([[5, 8, 2, 0, 0]])).shape
+    (1, 2)
+    """
+    where = "build_text_classifier"
+    check_positive_int(num_classes, "num_classes", where=where)
+    config = BackboneConfig.create(cell=cell, units=units, depth=depth,
+                                   bidirectional=bidirectional, dropout=dropout,
+                                   require_cudnn=require_cudnn, where=where)
+    inputs, x, _ = _token_inputs(vocab_size, embedding_dim, "token", where=where)
+    features = _pooled_backbone(x, config, pooling, where=where)
+    outputs = classification_head(features, num_classes, dropout=dropout)
+    name = name or f"{'bi' if bidirectional else ''}{cell}_text_classifier"
+    model = keras.Model(inputs, outputs, name=name)
+    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
+                   compile_model, learning_rate)
+
+
+def build_sequence_classifier(num_features, num_classes, cell="lstm", bidirectional=False,
+                              units=64, depth=1, dropout=0.0, pooling="last",
+                              mask_value=0.0, require_cudnn=False,
+                              learning_rate=DEFAULT_LEARNING_RATE, compile_model=True,
+                              name=None):
+    """Numeric series `[batch, time, num_features]` -> class probabilities.
+
+    Args:
+        num_features: int > 0, channels per step.
+        num_classes: int >= 2.
+        cell, bidirectional, units, depth, dropout, pooling, require_cudnn,
+            learning_rate, compile_model: as in `build_text_classifier`.
+        mask_value: float or None, default 0.0. Steps whose features all equal
+            it are padding; None disables masking.
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping float32 `[batch, time, num_features]` to
+        `[batch, num_classes]` probabilities.
+
+    Example:
+
+    >>> model = rnn_zoo.build_sequence_classifier(num_features=12, num_classes=9)
+    >>> model.predict(np.random.rand(2, 20, 12).astype("float32")).shape
+    (2, 9)
+    """
+    where = "build_sequence_classifier"
+    check_positive_int(num_classes, "num_classes", where=where)
+    config = BackboneConfig.create(cell=cell, units=units, depth=depth,
+                                   bidirectional=bidirectional, dropout=dropout,
+                                   require_cudnn=require_cudnn, where=where)
+    inputs, x = _feature_inputs(num_features, mask_value, where=where)
+    features = _pooled_backbone(x, config, pooling, where=where)
+    outputs = classification_head(features, num_classes, dropout=dropout)
+    name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_classifier"
+    model = keras.Model(inputs, outputs, name=name)
+    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
+                   compile_model, learning_rate)
+
+
+def build_sequence_regressor(num_features, output_dim=1, cell="lstm", bidirectional=False,
+                             units=64, depth=1, dropout=0.0, pooling="last",
+                             mask_value=0.0, require_cudnn=False,
+                             learning_rate=DEFAULT_LEARNING_RATE, compile_model=True,
+                             name=None):
+    """Numeric series -> `output_dim` real values (forecasting, regression).
+
+    For forecasting, feed the history window and set `output_dim` to the
+    horizon (times the number of target series).
+
+    Args:
+        num_features: int > 0, channels per step.
+        output_dim: int > 0, default 1.
+        cell, bidirectional, units, depth, dropout, pooling, mask_value,
+            require_cudnn, learning_rate, compile_model: as in
+            `build_sequence_classifier`.
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping `[batch, time, num_features]` to
+        `[batch, output_dim]`, compiled with MSE loss and MAE metric.
+
+    Example:
+
+    >>> model = rnn_zoo.build_sequence_regressor(num_features=1, output_dim=3, depth=2)
+    >>> model.predict(np.random.rand(4, 30, 1).astype("float32")).shape
+    (4, 3)
+    """
+    where = "build_sequence_regressor"
+    check_positive_int(output_dim, "output_dim", where=where)
+    config = BackboneConfig.create(cell=cell, units=units, depth=depth,
+                                   bidirectional=bidirectional, dropout=dropout,
+                                   require_cudnn=require_cudnn, where=where)
+    inputs, x = _feature_inputs(num_features, mask_value, where=where)
+    features = _pooled_backbone(x, config, pooling, where=where)
+    outputs = regression_head(features, output_dim, dropout=dropout)
+    name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_regressor"
+    model = keras.Model(inputs, outputs, name=name)
+    return _finish(model, config, "mse", ["mae"], compile_model, learning_rate)
+
+
+def _per_token_model(vocab_size, num_outputs, output_name, config, embedding_dim,
+                     dropout, where):
+    inputs, x, order = _token_inputs(vocab_size, embedding_dim, "token",
+                                     return_order=True, where=where)
+    sequences = apply_backbone(x, config, return_sequences=True)
+    if dropout:
+        sequences = keras.layers.Dropout(dropout, name=f"{output_name}_dropout")(sequences)
+    per_step = keras.layers.Dense(num_outputs, activation="softmax",
+                                  name=output_name)(sequences)
+    outputs = RestoreOrder(name="restore_order")([per_step, order])
+    return inputs, outputs
+
+
+def build_sequence_tagger(vocab_size, num_tags, cell="lstm", bidirectional=False,
+                          units=64, depth=1, embedding_dim=64, dropout=0.0,
+                          require_cudnn=False, learning_rate=DEFAULT_LEARNING_RATE,
+                          compile_model=True, name=None):
+    """Token ids -> one tag distribution per token (POS, NER, chunking).
+
+    Padding positions are masked out of the loss and the metrics.
+
+    Args:
+        vocab_size: int >= 2, 0 = padding.
+        num_tags: int >= 2.
+        cell, bidirectional, units, depth, embedding_dim, dropout,
+            require_cudnn, learning_rate, compile_model: as in
+            `build_text_classifier`.
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping `[batch, time]` ids to `[batch, time, num_tags]`.
+
+    Example:
+
+    >>> model = rnn_zoo.build_sequence_tagger(vocab_size=1000, num_tags=5,
+    ...                                       bidirectional=True)
+    >>> model.predict(np.array([[4, 9, 7, 0]])).shape
+    (1, 4, 5)
+    """
+    where = "build_sequence_tagger"
+    check_positive_int(num_tags, "num_tags", where=where)
+    config = BackboneConfig.create(cell=cell, units=units, depth=depth,
+                                   bidirectional=bidirectional, dropout=dropout,
+                                   require_cudnn=require_cudnn, where=where)
+    inputs, outputs = _per_token_model(vocab_size, num_tags, "tagger", config,
+                                       embedding_dim, dropout, where)
+    name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_tagger"
+    model = keras.Model(inputs, outputs, name=name)
+    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
+                   compile_model, learning_rate)
+
+
+def build_language_model(vocab_size, cell="lstm", units=64, depth=1, embedding_dim=64,
+                         dropout=0.0, bidirectional=False, require_cudnn=False,
+                         learning_rate=DEFAULT_LEARNING_RATE, compile_model=True,
+                         name=None):
+    """Token ids -> next-token distribution at every step.
+
+    Train on `x = ids[:, :-1]`, `y = ids[:, 1:]`. `bidirectional=True` is
+    refused: a backward pass would see the token it has to predict.
+
+    Args:
+        vocab_size: int >= 2, 0 = padding.
+        cell, units, depth, embedding_dim, dropout, require_cudnn,
+            learning_rate, compile_model: as in `build_text_classifier`.
+        bidirectional: must be False (accepted for a uniform signature).
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping `[batch, time]` ids to
+        `[batch, time, vocab_size]` probabilities.
+
+    Example:
+
+    >>> model = rnn_zoo.build_language_model(vocab_size=500, cell="gru", depth=2)
+    >>> model.predict(np.array([[3, 4, 5]])).shape
+    (1, 3, 500)
+    """
+    where = "build_language_model"
+    if bidirectional:
+        raise ValueError(
+            f"{where}: Invalid value received for argument `bidirectional`. Expected "
+            "False: a language model must not read the future it predicts. "
+            f"Received: bidirectional={bidirectional!r}"
+        )
+    config = BackboneConfig.create(cell=cell, units=units, depth=depth,
+                                   bidirectional=False, dropout=dropout,
+                                   require_cudnn=require_cudnn, where=where)
+    inputs, outputs = _per_token_model(vocab_size, vocab_size, "next_token", config,
+                                       embedding_dim, dropout, where)
+    name = name or f"{cell}_language_model"
+    model = keras.Model(inputs, outputs, name=name)
+    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
+                   compile_model, learning_rate)
+
+
+def build_bag_of_embeddings(vocab_size, num_classes=2, embedding_dim=64, hidden_units=64,
+                            dropout=0.0, learning_rate=DEFAULT_LEARNING_RATE,
+                            compile_model=True, name="bag_of_embeddings"):
+    """The order-blind baseline: mean of token embeddings -> ReLU layer -> softmax.
+
+    It sees which words occur, never their order, so "not good but bad" and
+    "good but not bad" look identical to it. The essay's foil for the LSTM.
+
+    Args:
+        vocab_size: int >= 2, 0 = padding.
+        num_classes: int >= 2, default 2.
+        embedding_dim: int > 0, default 64.
+        hidden_units: int > 0, width of the hidden ReLU layer, default 64.
+        dropout: float in [0, 1), before the classifier, default 0.
+        learning_rate, compile_model: as in `build_text_classifier`.
+        name: model name.
+
+    Returns:
+        A `keras.Model` mapping `[batch, time]` ids to `[batch, num_classes]`.
+
+    Example:
+
+    >>> model = rnn_zoo.build_bag_of_embeddings(vocab_size=5000)
+    >>> model.predict(np.array([[5, 8, 2, 0]])).shape
+    (1, 2)
+    """
+    where = "build_bag_of_embeddings"
+    check_positive_int(num_classes, "num_classes", where=where)
+    check_positive_int(hidden_units, "hidden_units", where=where)
+    check_fraction(dropout, "dropout", where=where)
+    inputs, x, _ = _token_inputs(vocab_size, embedding_dim, "token", where=where)
+    pooled = MaskedPooling("mean", name="mean_pooling")(x)
+    hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(pooled)
+    outputs = classification_head(hidden, num_classes, dropout=dropout)
+    model = keras.Model(inputs, outputs, name=name)
+    return _finish(model, None, "sparse_categorical_crossentropy", ["accuracy"],
+                   compile_model, learning_rate)
+
+
+FACTORIES = {
+    "text_classifier": build_text_classifier,
+    "sequence_classifier": build_sequence_classifier,
+    "sequence_regressor": build_sequence_regressor,
+    "sequence_tagger": build_sequence_tagger,
+    "language_model": build_language_model,
+    "bag_of_embeddings": build_bag_of_embeddings,
+}
+
+
+def _preset(task, description, **config):
+    return {"task": task, "description": description, "config": config}
+
+
+# Presets are data (keras-hub style): a task plus the arguments for its factory.
+# Sizes are sane defaults for a first run; override any of them in build_model.
+PRESETS = {
+    "lstm_text_classifier": _preset(
+        "text_classifier", "LSTM sentiment / topic classifier over token ids",
+        vocab_size=20000, num_classes=2, cell="lstm", units=64),
+    "gru_text_classifier": _preset(
+        "text_classifier", "GRU text classifier: 2 gates, fewer parameters",
+        vocab_size=20000, num_classes=2, cell="gru", units=64),
+    "bilstm_text_classifier": _preset(
+        "text_classifier", "Bidirectional LSTM text classifier",
+        vocab_size=20000, num_classes=2, cell="lstm", units=64, bidirectional=True),
+    "bigru_text_classifier": _preset(
+        "text_classifier", "Bidirectional GRU text classifier",
+        vocab_size=20000, num_classes=2, cell="gru", units=64, bidirectional=True),
+    "stacked_lstm_text_classifier": _preset(
+        "text_classifier", "Two stacked LSTM layers (128, 64)",
+        vocab_size=20000, num_classes=2, cell="lstm", units=[128, 64], depth=2),
+    "attention_bilstm_text_classifier": _preset(
+        "text_classifier", "Bidirectional LSTM with attention pooling",
+        vocab_size=20000, num_classes=2, cell="lstm", units=64, bidirectional=True,
+        pooling="attention"),
+    "simple_rnn_text_classifier": _preset(
+        "text_classifier", "Ungated tanh RNN baseline",
+        vocab_size=20000, num_classes=2, cell="simple_rnn", units=64),
+    "bag_of_embeddings": _preset(
+        "bag_of_embeddings", "Order-blind DNN baseline (mean of embeddings)",
+        vocab_size=20000, num_classes=2),
+    "lstm_sequence_classifier": _preset(
+        "sequence_classifier", "LSTM over numeric series (e.g. JapaneseVowels: 12 ch, 9 classes)",
+        num_features=12, num_classes=9, cell="lstm", units=64),
+    "gru_sequence_classifier": _preset(
+        "sequence_classifier", "GRU over numeric series",
+        num_features=12, num_classes=9, cell="gru", units=64),
+    "bilstm_sequence_classifier": _preset(
+        "sequence_classifier", "Bidirectional LSTM over numeric series, mean pooling",
+        num_features=12, num_classes=9, cell="lstm", units=64, bidirectional=True,
+        pooling="mean"),
+    "lstm_sequence_tagger": _preset(
+        "sequence_tagger", "LSTM tagger: one label per token, left context only",
+        vocab_size=20000, num_tags=10, cell="lstm", units=64),
+    "bilstm_sequence_tagger": _preset(
+        "sequence_tagger", "Bidirectional LSTM tagger: both contexts",
+        vocab_size=20000, num_tags=10, cell="lstm", units=64, bidirectional=True),
+    "bigru_sequence_tagger": _preset(
+        "sequence_tagger", "Bidirectional GRU tagger",
+        vocab_size=20000, num_tags=10, cell="gru", units=64, bidirectional=True),
+    "lstm_forecaster": _preset(
+        "sequence_regressor", "LSTM forecaster: history window -> next value",
+        num_features=1, output_dim=1, cell="lstm", units=64),
+    "gru_forecaster": _preset(
+        "sequence_regressor", "GRU forecaster",
+        num_features=1, output_dim=1, cell="gru", units=64),
+    "stacked_lstm_forecaster": _preset(
+        "sequence_regressor", "Two stacked LSTM layers (64, 32) forecasting a horizon of 8",
+        num_features=1, output_dim=8, cell="lstm", units=[64, 32], depth=2),
+    "lstm_language_model": _preset(
+        "language_model", "LSTM next-token language model",
+        vocab_size=10000, cell="lstm", units=128, embedding_dim=64),
+    "gru_language_model": _preset(
+        "language_model", "GRU next-token language model",
+        vocab_size=10000, cell="gru", units=128, embedding_dim=64),
+}
+
+
+def list_models():
+    """Names of the registered model configurations, sorted.
+
+    Example:
+
+    >>> "bilstm_text_classifier" in rnn_zoo.list_models()
+    True
+    """
+    return sorted(PRESETS)
+
+
+def describe_model(name):
+    """The preset for `name`: a dict with "task", "description" and "config"."""
+    _check_model_name(name)
+    return copy.deepcopy(PRESETS[name])
+
+
+def _check_model_name(name):
+    if name not in PRESETS:
+        raise ValueError(
+            "Invalid value received for argument `name`. Expected one of "
+            f"{tuple(list_models())}. Received: name={name!r}"
+        )
+
+
+def build_model(name, **overrides):
+    """Build a registered configuration, with any factory argument overridden.
+
+    Args:
+        name: one of `list_models()`.
+        **overrides: arguments of the preset's factory (e.g. `vocab_size=5000`,
+            `units=32`, `compile_model=False`).
+
+    Returns:
+        A `keras.Model`, compiled unless `compile_model=False` is passed.
+
+    Example:
+
+    >>> model = rnn_zoo.build_model("bigru_sequence_tagger", vocab_size=3000, num_tags=17)
+    """
+    _check_model_name(name)
+    preset = PRESETS[name]
+    factory = FACTORIES[preset["task"]]
+    allowed = tuple(inspect.signature(factory).parameters)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"build_model({name!r}): unknown argument(s) {unknown} for "
+            f"{factory.__name__}. Expected some of {allowed}."
+        )
+    config = dict(preset["config"], **overrides)
+    config.setdefault("name", name)
+    return factory(**config)
