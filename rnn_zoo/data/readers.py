@@ -290,7 +290,9 @@ def pad_sequences(
     longest = int(lengths.max(initial=0))
     width = longest if max_length is None else max_length
     if width < longest:
-        raise ValueError(f"max_length={max_length} is shorter than the longest sequence ({longest}).")
+        raise ValueError(
+            f"max_length={max_length} is shorter than the longest sequence ({longest})."
+        )
     features = sequences[0].shape[-1] if len(sequences) else 0
     x = np.zeros((len(sequences), width, features), dtype=np.float32)
     for i, seq in enumerate(sequences):
@@ -317,9 +319,7 @@ def _read_utf8(path: str | os.PathLike) -> str:
         ) from None
 
 
-def _label_names(
-    raw_labels: list[str], labels: Sequence[Any] | None
-) -> tuple[str, ...]:
+def _label_names(raw_labels: list[str], labels: Sequence[Any] | None) -> tuple[str, ...]:
     if labels is not None:
         names = tuple(str(v) for v in labels)
         if len(set(names)) != len(names):
@@ -425,7 +425,10 @@ def read_text_csv(
             )
         text, label = row[text_at], row[label_at].strip()
         if not text.strip():
-            raise DataError(f"{name}, {where}: empty text in column {text_column!r}; expected a non-empty string.")
+            raise DataError(
+                f"{name}, {where}: empty text in column {text_column!r}; expected a non-empty"
+                " string."
+            )
         if not label:
             raise DataError(f"{name}, {where}: empty label in column {label_column!r}.")
         rows.append((where, text, label))
@@ -475,18 +478,33 @@ def read_text_jsonl(
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise DataError(f"{name}, {where}: invalid JSON ({err.msg}); expected one JSON object per line.") from None
+            raise DataError(
+                f"{name}, {where}: invalid JSON ({err.msg}); expected one JSON object per line."
+            ) from None
         if not isinstance(record, dict):
-            raise DataError(f"{name}, {where}: got a JSON {type(record).__name__}; expected a JSON object.")
+            raise DataError(
+                f"{name}, {where}: got a JSON {type(record).__name__}; expected a JSON object."
+            )
         for key in (text_key, label_key):
             if key not in record:
-                raise DataError(f"{name}, {where}: missing key {key!r}; found keys {sorted(record)!r}.")
+                raise DataError(
+                    f"{name}, {where}: missing key {key!r}; found keys {sorted(record)!r}."
+                )
         text, label = record[text_key], record[label_key]
         if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{name}, {where}: {text_key!r} is {text!r}; expected a non-empty string.")
+            raise DataError(
+                f"{name}, {where}: {text_key!r} is {text!r}; expected a non-empty string."
+            )
         # bool is an int subclass; True/False as class labels are almost always a mistake.
-        if isinstance(label, bool) or not isinstance(label, (str, int)) or (isinstance(label, str) and not label.strip()):
-            raise DataError(f"{name}, {where}: {label_key!r} is {label!r}; expected a non-empty string or an integer.")
+        if (
+            isinstance(label, bool)
+            or not isinstance(label, (str, int))
+            or (isinstance(label, str) and not label.strip())
+        ):
+            raise DataError(
+                f"{name}, {where}: {label_key!r} is {label!r}; expected a non-empty string or an"
+                " integer."
+            )
         rows.append((where, text, str(label).strip()))
     if not rows:
         raise DataError(f"{name}: no records; expected at least one JSON object.")
@@ -532,7 +550,9 @@ def read_sequences_npz(path: str | os.PathLike) -> SequenceData:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"{name}: cannot read as an .npz archive ({err}).") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(f"{name}: holds a single array; expected an .npz archive with key 'x' or 'values'.")
+        raise DataError(
+            f"{name}: holds a single array; expected an .npz archive with key 'x' or 'values'."
+        )
     with archive:
         keys = set(archive.files)
         arrays: dict[str, np.ndarray] = {}
@@ -540,14 +560,17 @@ def read_sequences_npz(path: str | os.PathLike) -> SequenceData:
             try:
                 arrays[key] = archive[key]
             except ValueError as err:  # object arrays need pickle, which we refuse
-                raise DataError(f"{name}, key {key!r}: {err}; expected a numeric or string array.") from None
+                raise DataError(
+                    f"{name}, key {key!r}: {err}; expected a numeric or string array."
+                ) from None
     if not keys:
         raise DataError(f"{name}: the archive is empty; expected key 'x' or 'values'.")
 
     def numeric(key: str, kinds: str) -> np.ndarray:
         array = arrays[key]
         if array.dtype.kind not in kinds:
-            raise DataError(f"{name}, key {key!r}: dtype {array.dtype}; expected a numeric array.")
+            wanted = "an integer" if kinds == "iu" else "a numeric"
+            raise DataError(f"{name}, key {key!r}: dtype {array.dtype}; expected {wanted} array.")
         return array
 
     lengths = None
@@ -567,7 +590,9 @@ def read_sequences_npz(path: str | os.PathLike) -> SequenceData:
         if lengths is None:
             lengths = np.full(n, width, dtype=np.int64)
         elif len(lengths) != n:
-            raise DataError(f"{name}, key 'lengths': {len(lengths)} entries; expected {n} (rows of 'x').")
+            raise DataError(
+                f"{name}, key 'lengths': {len(lengths)} entries; expected {n} (rows of 'x')."
+            )
         _check_lengths(name, lengths, width)
         x = x.copy()
         x[np.arange(width)[None, :] >= lengths[:, None]] = 0.0
@@ -578,31 +603,39 @@ def read_sequences_npz(path: str | os.PathLike) -> SequenceData:
         if values.ndim == 1:
             values = values[:, None]
         if values.ndim != 2:
-            raise DataError(f"{name}, key 'values': shape {values.shape}; expected [total_steps, features].")
+            raise DataError(
+                f"{name}, key 'values': shape {values.shape}; expected [total_steps, features]."
+            )
         _check_lengths(name, lengths, None)
         if int(lengths.sum()) != values.shape[0]:
             raise DataError(
-                f"{name}, key 'values': {values.shape[0]} rows; expected sum(lengths) = {int(lengths.sum())}."
+                f"{name}, key 'values': {values.shape[0]} rows; expected sum(lengths) ="
+                f" {int(lengths.sum())}."
             )
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         x, _ = pad_sequences([values[bounds[i] : bounds[i + 1]] for i in range(len(lengths))])
     else:
-        raise DataError(f"{name}: found keys {sorted(keys)!r}; expected 'x' (padded) or 'values' + 'lengths'.")
+        raise DataError(
+            f"{name}: found keys {sorted(keys)!r}; expected 'x' (padded) or 'values' + 'lengths'."
+        )
 
     lengths = lengths.astype(np.int32)
     bad = ~np.isfinite(x)
     if bad.any():
         record, step, _ = np.argwhere(bad)[0]
         raise DataError(
-            f"{name}, record {record + 1}, step {step + 1}: value {x[record, step][bad[record, step]][0]}; "
-            "expected finite numbers (no NaN or infinity)."
+            f"{name}, record {record + 1}, step {step + 1}: value"
+            f" {x[record, step][bad[record, step]][0]}; expected finite numbers (no NaN or"
+            " infinity)."
         )
 
     labels, class_names, targets = None, (), None
     if "labels" in arrays:
         labels = numeric("labels", "iu")
         if labels.shape != (len(lengths),):
-            raise DataError(f"{name}, key 'labels': shape {labels.shape}; expected ({len(lengths)},).")
+            raise DataError(
+                f"{name}, key 'labels': shape {labels.shape}; expected ({len(lengths)},)."
+            )
         if "class_names" in arrays:
             class_names = tuple(str(c) for c in arrays["class_names"].reshape(-1))
         else:
@@ -611,16 +644,21 @@ def read_sequences_npz(path: str | os.PathLike) -> SequenceData:
         if outside.size:
             record = int(outside[0])
             raise DataError(
-                f"{name}, record {record + 1}: label {labels[record]}; expected 0..{len(class_names) - 1} "
-                f"(one per class name)."
+                f"{name}, record {record + 1}: label {labels[record]}; expected"
+                f" 0..{len(class_names) - 1} (one per class name)."
             )
     if "targets" in arrays:
         targets = numeric("targets", "fiub").astype(np.float32)
         if len(targets) != len(lengths) or targets.ndim > 2:
-            raise DataError(f"{name}, key 'targets': shape {targets.shape}; expected [{len(lengths)}] or [{len(lengths)}, k].")
+            raise DataError(
+                f"{name}, key 'targets': shape {targets.shape}; expected [{len(lengths)}] or"
+                f" [{len(lengths)}, k]."
+            )
         bad_t = np.flatnonzero(~np.isfinite(targets.reshape(len(targets), -1)).all(axis=1))
         if bad_t.size:
-            raise DataError(f"{name}, record {bad_t[0] + 1}: target is not finite; expected finite numbers.")
+            raise DataError(
+                f"{name}, record {bad_t[0] + 1}: target is not finite; expected finite numbers."
+            )
     return SequenceData(x, lengths, labels=labels, class_names=class_names, targets=targets)
 
 
@@ -635,7 +673,6 @@ def _check_lengths(name: str, lengths: np.ndarray, width: int | None) -> None:
         long = np.flatnonzero(lengths > width)
         if long.size:
             raise DataError(
-                f"{name}, record {long[0] + 1}: length {lengths[long[0]]}; expected at most {width} "
-                "(the time dimension of 'x')."
+                f"{name}, record {long[0] + 1}: length {lengths[long[0]]}; expected at most {width}"
+                " (the time dimension of 'x')."
             )
-

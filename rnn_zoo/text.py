@@ -1,0 +1,515 @@
+"""Text to token ids with TensorFlow Text: one pure TF function for training and serving.
+
+The transformation (normalise -> tokenise -> look up -> pad) is `vectorize_tf`, a pure
+function of a vocabulary table and a few settings, built only from TF and
+tensorflow-text ops. It runs inside `tf.data`, inside any `tf.function`, and inside a
+SavedModel signature, so raw text gives the same ids in training and in serving.
+`TextVectorizer` holds the vocabulary and settings, builds the vocabulary from training
+texts, returns numpy arrays for the jax and torch backends, and saves itself as
+`vocab.txt` + `text_vectorizer.json` (no pickle).
+
+Conventions: id 0 is padding, id 1 is out-of-vocabulary (OOV), real tokens start at 2;
+sequences are right-padded and right-truncated; ids are int32.
+
+Tokenisation, step by step:
+
+1. `tensorflow_text.normalize_utf8(..., "NFKC")`: full-width letters, ligatures and
+   compatibility forms become their plain equivalents ("ｆｏｏ" -> "foo", "ﬁ" -> "fi").
+2. Lower-casing with `tf.strings.lower(..., encoding="utf-8")` (Unicode-aware).
+3. Typographic apostrophes (’ ‘ ʼ) become "'" (NFKC keeps them), so "isn’t" == "isn't".
+4. Contractions are split the Penn Treebank way: "isn't" -> "is" "n't", "don't" ->
+   "do" "n't", "can't" -> "ca" "n't", "cannot" -> "can" "not". Why: negation is what
+   the order-sensitive sentiment tasks test, and one shared "n't" token, seen in every
+   contraction, is learnt from all of them; keeping "isn't", "wasn't", "don't" whole
+   would make each a separate rare token the model must learn as a negator on its own.
+5. Every character that is not a letter, digit, mark, space or in-word apostrophe
+   becomes its own token ("good," -> "good" ","; "😀" is a token).
+6. `tensorflow_text.WhitespaceTokenizer` splits on Unicode whitespace. Scripts written
+   without spaces (Chinese, Japanese) stay one token per run of characters.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from rnn_zoo.data.readers import DataError
+
+__all__ = [
+    "OOV_ID",
+    "PAD_ID",
+    "TextVectorizer",
+    "tokenize_tf",
+    "vectorize_tf",
+]
+
+PAD_ID = 0
+OOV_ID = 1
+_FIRST_TOKEN_ID = 2
+_PAD_TOKEN, _OOV_TOKEN = "", "[UNK]"
+_VOCAB_FILE = "vocab.txt"
+_CONFIG_FILE = "text_vectorizer.json"
+_FORMAT_VERSION = 1
+
+# RE2 syntax (what tf.strings.regex_replace speaks): \pL letters, \pN digits, \pM marks,
+# \pZ Unicode separators; RE2 has no look-around, hence the capture groups.
+_CONTRACTION = r"(\pL)n't"
+_PUNCTUATION = r"([^\pL\pN\pM\pZ\s'])"
+# An apostrophe used as a quote mark (at a word edge) is punctuation too.
+_QUOTE_BEFORE_WORD = r"(^|[\pZ\s])'"
+_QUOTE_AFTER_WORD = r"'([\pZ\s]|$)"
+
+
+def tokenize_tf(texts: tf.Tensor, *, lowercase: bool = True) -> tf.RaggedTensor:
+    """Normalise and tokenise a batch of strings with TF ops only.
+
+    Args:
+        texts: `tf.string` tensor of shape `[batch]`.
+        lowercase: lower-case after NFKC normalisation. Default True.
+
+    Returns:
+        `tf.RaggedTensor` of `tf.string` tokens, shape `[batch, (tokens)]`.
+
+    Example:
+        >>> tokenize_tf(tf.constant(["The food isn't GOOD!"])).to_list()
+        [[b'the', b'food', b'is', b"n't", b'good', b'!']]
+    """
+    texts = tf_text.normalize_utf8(texts, "NFKC")
+    if lowercase:
+        texts = tf.strings.lower(texts, encoding="utf-8")
+    texts = tf.strings.regex_replace(texts, "[\u2019\u2018\u02bc]", "'")
+    texts = tf.strings.regex_replace(texts, r"\bcannot\b", "can not")
+    texts = tf.strings.regex_replace(texts, _CONTRACTION, r"\1 n't")
+    texts = tf.strings.regex_replace(texts, _QUOTE_BEFORE_WORD, r"\1 ' ")
+    texts = tf.strings.regex_replace(texts, _QUOTE_AFTER_WORD, r" ' \1")
+    texts = tf.strings.regex_replace(texts, _PUNCTUATION, r" \1 ")
+    return tf_text.WhitespaceTokenizer().tokenize(texts)
+
+
+def vectorize_tf(
+    texts: tf.Tensor,
+    *,
+    table: tf.lookup.StaticHashTable,
+    max_length: int | None,
+    lowercase: bool = True,
+) -> tf.Tensor:
+    """Map strings to right-padded int32 token ids; a pure function of its arguments.
+
+    Safe to trace inside `tf.function`, `tf.data.Dataset.map` and SavedModel signatures.
+    When exporting, the SavedModel must track `table` (e.g. keep it as an attribute of
+    the exported `tf.Module`), or the lookup has no vocabulary after loading.
+
+    Args:
+        texts: `tf.string` tensor of shape `[batch]` or a scalar.
+        table: token (string) -> id (int64) table whose default value is `OOV_ID`, as
+            `TextVectorizer.lookup_table` builds it.
+        max_length: pad or truncate every sequence to this many ids; None pads to the
+            longest sequence of the batch.
+        lowercase: as in `tokenize_tf`. Default True.
+
+    Returns:
+        int32 tensor `[batch, max_length]` (`[max_length]` for a scalar input), 0 after
+        the last token.
+
+    Example:
+        >>> table = TextVectorizer(vocabulary=["not", "good"]).lookup_table
+        >>> vectorize_tf(tf.constant(["Not good!"]), table=table, max_length=4).numpy().tolist()
+        [[2, 3, 1, 0]]
+    """
+    texts = tf.convert_to_tensor(texts, dtype=tf.string)
+    scalar = texts.shape.rank == 0
+    if scalar:
+        texts = texts[tf.newaxis]
+    tokens = tokenize_tf(texts, lowercase=lowercase)
+    ids = tf.ragged.map_flat_values(table.lookup, tokens)
+    ids = tf.cast(ids, tf.int32)
+    ids = ids.to_tensor(default_value=PAD_ID, shape=[None, max_length])
+    return ids[0] if scalar else ids
+
+
+class TextVectorizer:
+    """Turns raw strings into int32 token ids (0 = padding, 1 = OOV, tokens from 2).
+
+    Build the vocabulary with `adapt` on training texts, then call the vectorizer on a
+    list of strings to get a numpy array (any Keras backend), use `tf_vectorize` inside
+    `tf.data` or a `tf.function`, or `make_dataset` for a ready `tf.data.Dataset`.
+    See the module docstring for the tokenisation rules.
+
+    Args:
+        max_length: int or None. Pad/truncate every sequence to this many ids; None
+            pads each batch to its longest sequence. Default None.
+        lowercase: bool. Lower-case after NFKC normalisation. Default True.
+        vocabulary: optional sequence of str, the real tokens in id order (the first
+            gets id 2). Default None: call `adapt` before use.
+
+    Example:
+        >>> vectorizer = TextVectorizer(max_length=6)
+        >>> vectorizer.adapt(["the food was good", "the food wasn't good"])
+        >>> vectorizer(["The food isn't tasty"]).tolist()  # "is" and "tasty" are OOV
+        [[4, 2, 1, 6, 1, 0]]
+
+        >>> vectorizer.save("artifacts/text")  # doctest: +SKIP
+        >>> same = TextVectorizer.load("artifacts/text")  # doctest: +SKIP
+        >>> ds = vectorizer.make_dataset(["good", "bad"], [1, 0], batch_size=2, shuffle=True, seed=0)
+    """
+
+    def __init__(
+        self,
+        *,
+        max_length: int | None = None,
+        lowercase: bool = True,
+        vocabulary: Sequence[str] | None = None,
+    ) -> None:
+        if max_length is not None and (
+            not isinstance(max_length, (int, np.integer)) or max_length < 1
+        ):
+            raise ValueError(
+                "Invalid value received for argument `max_length`. Expected None or an "
+                f"integer >= 1. Received: max_length={max_length!r}"
+            )
+        if not isinstance(lowercase, bool):
+            raise ValueError(
+                "Invalid value received for argument `lowercase`. Expected True or False."
+                f" Received: lowercase={lowercase!r}"
+            )
+        self.max_length = None if max_length is None else int(max_length)
+        self.lowercase = lowercase
+        self._tokens: tuple[str, ...] = ()
+        self._table: tf.lookup.StaticHashTable | None = None
+        self._numpy_fn = None
+        # Recorded for provenance only (written to the JSON config by `save`).
+        self._adapt_settings: dict[str, Any] = {}
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary)
+
+    # ------------------------------------------------------------------ vocabulary
+
+    def adapt(
+        self,
+        texts: Iterable[str],
+        *,
+        max_tokens: int | None = None,
+        min_count: int = 1,
+        batch_size: int = 1024,
+    ) -> None:
+        """Build the vocabulary from training texts, most frequent tokens first.
+
+        Ties in frequency are broken by the token's text, so the same texts always give
+        the same ids. Tokens are produced by the same TF function used at inference.
+
+        Args:
+            texts: iterable of str (training texts only, to avoid leaking test words).
+            max_tokens: int or None. Size of the whole id space including padding and
+                OOV (as in `keras.layers.TextVectorization`), so at most
+                `max_tokens - 2` real tokens are kept. Default None: no limit.
+            min_count: keep tokens seen at least this many times. Default 1.
+            batch_size: texts tokenised per TF call (memory bound). Default 1024.
+
+        Returns:
+            None; the vectorizer is ready to use.
+
+        Example:
+            >>> v = TextVectorizer(); v.adapt(["a b b"], max_tokens=3); v.vocabulary
+            ('', '[UNK]', 'b')
+        """
+        if max_tokens is not None and max_tokens < 3:
+            raise ValueError(
+                "Invalid value received for argument `max_tokens`. Expected None or an integer >="
+                f" 3 (padding, OOV and one token). Received: max_tokens={max_tokens!r}"
+            )
+        if min_count < 1:
+            raise ValueError(
+                "Invalid value received for argument `min_count`. Expected an integer >= 1."
+                f" Received: min_count={min_count!r}"
+            )
+        counts: collections.Counter[str] = collections.Counter()
+        batch: list[str] = []
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError(f"`texts` must hold str, got {type(text).__name__}: {text!r}")
+            batch.append(text)
+            if len(batch) == batch_size:
+                counts.update(self._count_tokens(batch))
+                batch = []
+        if batch:
+            counts.update(self._count_tokens(batch))
+        ranked = sorted(
+            (t for t, c in counts.items() if c >= min_count), key=lambda t: (-counts[t], t)
+        )
+        if max_tokens is not None:
+            ranked = ranked[: max_tokens - _FIRST_TOKEN_ID]
+        if not ranked:
+            raise ValueError("adapt() found no token (empty texts, or min_count too high).")
+        self.set_vocabulary(ranked)
+        self._adapt_settings = {"max_tokens": max_tokens, "min_count": min_count}
+
+    def _count_tokens(self, texts: list[str]) -> collections.Counter[str]:
+        tokens = tokenize_tf(tf.constant(texts, dtype=tf.string), lowercase=self.lowercase)
+        return collections.Counter(t.decode("utf-8") for t in tokens.flat_values.numpy())
+
+    def set_vocabulary(self, tokens: Sequence[str]) -> None:
+        """Use `tokens` (real tokens, in id order from 2) as the vocabulary.
+
+        Args:
+            tokens: distinct, non-empty strings without whitespace.
+
+        Returns:
+            None.
+
+        Example:
+            >>> v = TextVectorizer(vocabulary=["good", "bad"]); v(["bad ugly"]).tolist()
+            [[3, 1]]
+        """
+        tokens = tuple(tokens)
+        for i, token in enumerate(tokens):
+            if not isinstance(token, str) or not token or token.split() != [token]:
+                raise ValueError(
+                    f"Vocabulary token {i} ({token!r}) must be a non-empty string without"
+                    " whitespace."
+                )
+        if len(set(tokens)) != len(tokens):
+            duplicate = next(t for t, c in collections.Counter(tokens).items() if c > 1)
+            raise ValueError(f"Vocabulary has a duplicate token: {duplicate!r}.")
+        if not tokens:
+            raise ValueError("Vocabulary is empty.")
+        self._tokens = tokens
+        self._table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                keys=tf.constant(tokens, dtype=tf.string),
+                values=tf.range(_FIRST_TOKEN_ID, _FIRST_TOKEN_ID + len(tokens), dtype=tf.int64),
+            ),
+            default_value=tf.constant(OOV_ID, dtype=tf.int64),
+        )
+        self._numpy_fn = None
+        self._adapt_settings = {}
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """All tokens indexed by id: `("", "[UNK]", token_2, token_3, ...)`."""
+        return (_PAD_TOKEN, _OOV_TOKEN) + self._tokens
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Number of ids, padding and OOV included (the Embedding's `input_dim`)."""
+        return _FIRST_TOKEN_ID + len(self._tokens)
+
+    @property
+    def lookup_table(self) -> tf.lookup.StaticHashTable:
+        """The token -> id table; a SavedModel that calls `vectorize_tf` must track it."""
+        self._require_vocabulary()
+        return self._table
+
+    def _require_vocabulary(self) -> None:
+        if self._table is None:
+            raise RuntimeError(
+                "TextVectorizer has no vocabulary: call adapt(texts) or load(directory) first."
+            )
+
+    # ------------------------------------------------------------------ vectorising
+
+    def tf_vectorize(self, texts: tf.Tensor) -> tf.Tensor:
+        """TF path: `tf.string [batch]` (or scalar) -> int32 ids; use in `tf.data`/graphs.
+
+        Args:
+            texts: `tf.string` tensor of shape `[batch]` or a scalar.
+
+        Returns:
+            int32 tensor `[batch, max_length]` (`[max_length]` for a scalar).
+
+        Example:
+            >>> v = TextVectorizer(vocabulary=["good"], max_length=2)
+            >>> ds = tf.data.Dataset.from_tensor_slices(["good", "bad"]).batch(2).map(v.tf_vectorize)
+            >>> next(iter(ds)).numpy().tolist()
+            [[2, 0], [1, 0]]
+        """
+        self._require_vocabulary()
+        return vectorize_tf(
+            texts, table=self._table, max_length=self.max_length, lowercase=self.lowercase
+        )
+
+    def __call__(self, texts: Sequence[str] | np.ndarray | str) -> np.ndarray:
+        """Numpy path: a list of strings -> int32 array `[n, max_length]`.
+
+        Runs the same TF function as `tf_vectorize` (compiled once per vectorizer), so
+        the ids are identical; the result is a plain numpy array for any backend.
+
+        Args:
+            texts: sequence of str, or a single str (gives `[1, max_length]`).
+
+        Returns:
+            `np.ndarray` int32 `[n, max_length]` (`max_length` = longest when None).
+
+        Example:
+            >>> TextVectorizer(vocabulary=["good"], max_length=3)(["good good"]).tolist()
+            [[2, 2, 0]]
+        """
+        self._require_vocabulary()
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.max_length or 0), dtype=np.int32)
+        if self._numpy_fn is None:
+            self._numpy_fn = tf.function(
+                self.tf_vectorize, input_signature=[tf.TensorSpec([None], tf.string)]
+            )
+        return self._numpy_fn(tf.constant(texts, dtype=tf.string)).numpy()
+
+    def make_dataset(
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray | Sequence[Any] | None = None,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        seed: int | None = None,
+    ) -> tf.data.Dataset:
+        """Build a batched `tf.data.Dataset` of `(ids, labels)` (or ids) from raw texts.
+
+        Vectorisation runs in the pipeline (after batching, in parallel), so the same
+        function that serving uses also produces the training ids. Works as `fit` input
+        on every Keras backend.
+
+        Args:
+            texts: sequence of str.
+            labels: optional array with one row per text (class ids, or per-token tags).
+            batch_size: examples per batch. Default 32.
+            shuffle: reshuffle every epoch (buffer = whole data set). Default False.
+            seed: shuffle seed, for reproducible order. Default None.
+
+        Returns:
+            `tf.data.Dataset` yielding int32 `[batch, max_length]` ids (and labels).
+
+        Example:
+            >>> v = TextVectorizer(vocabulary=["good"], max_length=2)
+            >>> ds = v.make_dataset(["good", "bad"], [1, 0], batch_size=64, shuffle=True, seed=0)
+            >>> model.fit(ds, epochs=3)  # doctest: +SKIP
+        """
+        self._require_vocabulary()
+        texts = list(texts)
+        if not texts:
+            raise ValueError("`texts` is empty; make_dataset needs at least one text.")
+        text_tensor = tf.constant(texts, dtype=tf.string)
+        if labels is None:
+            ds = tf.data.Dataset.from_tensor_slices(text_tensor)
+        else:
+            labels = np.asarray(labels)
+            if len(labels) != len(texts):
+                raise ValueError(
+                    f"`labels` has {len(labels)} rows, expected {len(texts)} (one per text)."
+                )
+            ds = tf.data.Dataset.from_tensor_slices((text_tensor, labels))
+        if shuffle:
+            ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size)
+        if labels is None:
+            ds = ds.map(self.tf_vectorize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        else:
+            ds = ds.map(
+                lambda t, y: (self.tf_vectorize(t), y),
+                num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True,
+            )
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    # ------------------------------------------------------------------ persistence
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, minus the vocabulary (saved as `vocab.txt`)."""
+        return {"max_length": self.max_length, "lowercase": self.lowercase}
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write `vocab.txt` (one token per line, line k = id k+1) and `text_vectorizer.json`.
+
+        Args:
+            directory: created if missing; existing files of these names are replaced.
+
+        Returns:
+            None.
+
+        Example:
+            >>> v.save("artifacts/text"); TextVectorizer.load("artifacts/text")  # doctest: +SKIP
+        """
+        self._require_vocabulary()
+        os.makedirs(directory, exist_ok=True)
+        config = {
+            "format_version": _FORMAT_VERSION,
+            "class": "TextVectorizer",
+            "config": self.get_config(),
+            "vocabulary_file": _VOCAB_FILE,
+            "first_token_id": _FIRST_TOKEN_ID,
+            "padding_id": PAD_ID,
+            "oov_id": OOV_ID,
+            "vocabulary_size": self.vocabulary_size,
+            "normalization": "NFKC",
+            "adapt": self._adapt_settings,
+        }
+        _write_atomic(os.path.join(directory, _VOCAB_FILE), "".join(t + "\n" for t in self._tokens))
+        _write_atomic(os.path.join(directory, _CONFIG_FILE), json.dumps(config, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> TextVectorizer:
+        """Rebuild a vectorizer written by `save`; the ids are identical.
+
+        Args:
+            directory: holds `vocab.txt` and `text_vectorizer.json`.
+
+        Returns:
+            `TextVectorizer`.
+
+        Raises:
+            DataError: malformed config, or a vocabulary line that is empty, holds
+                whitespace or repeats a token (the message names file and line).
+
+        Example:
+            >>> vectorizer = TextVectorizer.load("artifacts/text")  # doctest: +SKIP
+        """
+        config_path = os.path.join(directory, _CONFIG_FILE)
+        vocab_path = os.path.join(directory, _VOCAB_FILE)
+        with open(config_path, encoding="utf-8") as f:
+            try:
+                saved = json.load(f)
+            except json.JSONDecodeError as err:
+                raise DataError(
+                    f"{config_path}, line {err.lineno}: invalid JSON ({err.msg})."
+                ) from None
+        if saved.get("format_version") != _FORMAT_VERSION or saved.get("class") != "TextVectorizer":
+            raise DataError(
+                f"{config_path}: format_version={saved.get('format_version')!r},"
+                f" class={saved.get('class')!r}; expected format_version={_FORMAT_VERSION} and"
+                " class='TextVectorizer'."
+            )
+        with open(vocab_path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # the final newline
+        seen: dict[str, int] = {}
+        for line_no, token in enumerate(lines, start=1):
+            if not token or token.split() != [token]:
+                raise DataError(
+                    f"{vocab_path}, line {line_no}: {token!r}; expected one token without"
+                    " whitespace."
+                )
+            if token in seen:
+                raise DataError(
+                    f"{vocab_path}, line {line_no}: token {token!r} repeats line {seen[token]}."
+                )
+            seen[token] = line_no
+        vectorizer = cls(**saved["config"], vocabulary=lines)
+        vectorizer._adapt_settings = dict(saved.get("adapt", {}))
+        return vectorizer
+
+
+def _write_atomic(path: str, text: str) -> None:
+    # A crash mid-write must not leave a truncated vocabulary that loads silently.
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    os.replace(tmp, path)
