@@ -1,0 +1,301 @@
+"""Tuners, resumable oracles and the single-process search runner.
+
+Resume after a crash (`overwrite=False`), and what upstream keras-tuner 1.4.8
+gets wrong there, measured by `tests/test_tuning_resume.py`:
+
+- `Oracle.reload()` re-queues the trials listed as ongoing in `oracle.json`,
+  which is right for a trial killed mid-run. But `BaseTuner` reloads only
+  when `<tuner_id>.json` exists, and that file is first written at the end of
+  the first trial: a search killed during its first trial restarted from
+  scratch (trial 0 overwritten, a new random draw). `ZooTunerMixin` reloads
+  whenever `oracle.json` exists.
+- `create_trial` writes `trial.json` before `oracle.json`, and `end_trial`
+  writes `trial.json` (COMPLETED) before `oracle.json`: a kill between the two
+  writes left a RUNNING trial that nothing would ever run (it still counted
+  toward `max_trials`), or re-queued a trial that had already completed (it
+  ran twice). `ResumableOracleMixin.reload` reconciles the two files.
+- A re-queued trial keeps the metrics its killed run had reported; they are
+  cleared so the rerun's score is its own. The kill does not count as one of
+  the trial's `max_retries_per_trial`.
+"""
+
+import collections
+import json
+import os
+import time
+
+import keras
+import keras_tuner
+from keras_tuner.src import utils as kt_utils
+from keras_tuner.src.backend import config as kt_config
+from keras_tuner.src.engine import metrics_tracking
+from keras_tuner.src.engine import trial as trial_module
+from keras_tuner.src.engine import tuner_utils
+
+RUN_LOG = "trial_runs.jsonl"
+_ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
+
+
+class ResumableOracleMixin:
+    """Makes an `Oracle` resume correctly after SIGKILL (see the module docstring)."""
+
+    def reload(self):
+        super().reload()
+        ended = set(self.end_order)
+        queue = []
+        for trial_id in self._retry_queue:
+            trial = self.trials[trial_id]
+            if trial.status in _ENDED:
+                # trial.json says it ended; oracle.json was not rewritten in time.
+                if trial_id not in ended:
+                    self.end_order.append(trial_id)
+                    ended.add(trial_id)
+            elif trial_id not in queue:
+                queue.append(trial_id)
+        for trial_id in self.start_order + sorted(set(self.trials) - set(self.start_order)):
+            trial = self.trials[trial_id]
+            if trial.status not in _ENDED and trial_id not in queue and trial_id not in ended:
+                queue.append(trial_id)
+            if trial_id not in self.start_order:
+                self.start_order.append(trial_id)
+        for trial_id in queue:
+            trial = self.trials[trial_id]
+            trial.metrics = metrics_tracking.MetricsTracker()
+            trial.status = trial_module.TrialStatus.INVALID
+        # `create_trial` pops from the end: keep the oldest trial first to run.
+        self._retry_queue = list(reversed(queue))
+
+    @keras_tuner.synchronized
+    def release_tuner(self, tuner_id):
+        """Re-queue the trial held by `tuner_id`, whose process died.
+
+        Args:
+            tuner_id: the worker's `KERASTUNER_TUNER_ID`.
+
+        Returns:
+            The re-queued trial id, or None when the worker held no trial.
+        """
+        self.tuner_ids.discard(tuner_id)
+        trial = self.ongoing_trials.pop(tuner_id, None)
+        if trial is None:
+            return None
+        trial.metrics = metrics_tracking.MetricsTracker()
+        trial.status = trial_module.TrialStatus.INVALID
+        self._retry_queue.append(trial.trial_id)
+        self._save_trial(trial)
+        self.save()
+        return trial.trial_id
+
+    @keras_tuner.synchronized
+    def pending_work(self):
+        """(ongoing trial count, retry queue length), read under the oracle's lock."""
+        return len(self.ongoing_trials), len(self._retry_queue)
+
+
+class RandomSearchOracle(ResumableOracleMixin, keras_tuner.oracles.RandomSearchOracle):
+    """`keras_tuner.oracles.RandomSearchOracle` that resumes correctly."""
+
+
+class BayesianOptimizationOracle(ResumableOracleMixin,
+                                 keras_tuner.oracles.BayesianOptimizationOracle):
+    """`keras_tuner.oracles.BayesianOptimizationOracle` that resumes correctly."""
+
+
+class HyperbandOracle(ResumableOracleMixin, keras_tuner.oracles.HyperbandOracle):
+    """`keras_tuner.oracles.HyperbandOracle` that resumes correctly."""
+
+
+class ZooTunerMixin:
+    """Resume from `oracle.json`, time build and fit, log every trial run.
+
+    Each run of a trial appends a "begin" and an "end" line to
+    `<project>/trial_runs.jsonl` (tuner id, pid, seconds spent in `fit`):
+    the record of which process ran what, used by the report, the overhead
+    benchmark and the tests (a trial that ran twice shows two "end" lines).
+
+    Args:
+        tuner_id: overrides `KERASTUNER_TUNER_ID` for this tuner's own files.
+        progress: callable taking one line of text, or None for silence.
+        **kwargs: `keras_tuner.Tuner` arguments.
+    """
+
+    def __init__(self, *args, tuner_id=None, progress=None, **kwargs):
+        self._progress = progress
+        self._resume = not kwargs.get("overwrite", False)
+        self._run_seconds = collections.defaultdict(lambda: {"build": 0.0, "fit": 0.0})
+        # keras_tuner.Tuner directly: RandomSearch/Hyperband.__init__ would
+        # only build their own (non-resumable) oracle.
+        keras_tuner.Tuner.__init__(self, *args, **kwargs)
+        if tuner_id:
+            self.tuner_id = tuner_id
+
+    def _populate_initial_space(self):
+        # Upstream reloads only if <tuner_id>.json exists, written at the end
+        # of the first trial; oracle.json exists from the first create_trial.
+        oracle_file = os.path.join(self.directory, self.project_name, "oracle.json")
+        if self._resume and os.path.exists(oracle_file) and not self._is_worker():
+            print(f"Reloading Oracle from {oracle_file}")
+            self.oracle.reload()
+            return
+        super()._populate_initial_space()
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        # Upstream's body, with the build and the fit timed apart.
+        hp = trial.hyperparameters
+        start = time.perf_counter()
+        model = self._try_build(hp)
+        built = time.perf_counter()
+        results = self.hypermodel.fit(hp, model, *args, **kwargs)
+        seconds = self._run_seconds[trial.trial_id]
+        seconds["build"] += built - start
+        seconds["fit"] += time.perf_counter() - built
+        if kt_config.multi_backend():
+            kt_utils.save_json(self._get_build_config_fname(trial.trial_id),
+                               model.get_build_config())
+        tuner_utils.validate_trial_results(
+            results, self.oracle.objective, "HyperModel.fit()")
+        return results
+
+    def _log_run(self, event, trial, **fields):
+        record = dict(event=event, trial_id=trial.trial_id, tuner_id=self.tuner_id,
+                      pid=os.getpid(), time=time.time(), **fields)
+        # One short line, O_APPEND: concurrent writers on one host don't interleave.
+        with open(os.path.join(self.project_dir, RUN_LOG), "a", encoding="utf-8") as file:
+            file.write(json.dumps(record) + "\n")
+
+    def on_trial_begin(self, trial):
+        self._run_seconds.pop(trial.trial_id, None)
+        self._log_run("begin", trial)
+        if self._progress:
+            values = ", ".join(f"{k}={_short(v)}" for k, v in
+                               sorted(trial.hyperparameters.values.items())
+                               if trial.hyperparameters.is_active(k))
+            self._progress(f"[{self.tuner_id}] trial {trial.trial_id} started: {values}")
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        seconds = self._run_seconds[trial.trial_id]
+        status = trial.status
+        super().on_trial_end(trial)
+        self._log_run("end", trial, status=status, fit_seconds=seconds["fit"],
+                      build_seconds=seconds["build"])
+        if self._progress:
+            try:
+                score = self.oracle.get_trial(trial.trial_id).score
+            except Exception:  # a worker whose chief is gone: the line is only progress
+                score = None
+            shown = "n/a" if score is None else f"{score:.4f}"
+            self._progress(f"[{self.tuner_id}] trial {trial.trial_id} {status.lower()} in "
+                           f"{seconds['fit']:.1f} s of fit: "
+                           f"{self.oracle.objective.name}={shown}")
+
+
+def _short(value):
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+class ZooTuner(ZooTunerMixin, keras_tuner.Tuner):
+    """`keras_tuner.Tuner` for random and Bayesian search (the oracle decides)."""
+
+
+class ZooHyperband(ZooTunerMixin, keras_tuner.Hyperband):
+    """`keras_tuner.Hyperband` (epochs per bracket, weights carried over) on our oracle."""
+
+
+def make_oracle(spec, objective=None):
+    """The spec's oracle: random, hyperband or bayesian, with its budget and seed."""
+    objective = keras_tuner.Objective(spec.objective, direction=objective_direction(spec.objective))
+    common = dict(objective=objective, seed=spec.seed + 1)
+    if spec.tuner == "random":
+        return RandomSearchOracle(max_trials=spec.budget["max_trials"], **common)
+    if spec.tuner == "bayesian":
+        return BayesianOptimizationOracle(max_trials=spec.budget["max_trials"], **common)
+    oracle = HyperbandOracle(max_epochs=max(2, spec.budget["epochs"]), factor=3, **common)
+    # Hyperband has no max_trials argument; the base Oracle honours the attribute.
+    oracle.max_trials = spec.budget["max_trials"]
+    return oracle
+
+
+def objective_direction(name):
+    """"max" for accuracy-like metrics, "min" for losses and errors."""
+    return "max" if name.split("val_")[-1] in ("accuracy",) else "min"
+
+
+def make_tuner(spec, hypermodel, directory, project_name="search", overwrite=False,
+               distribution_strategy=None, tuner_id=None, progress=None):
+    """Create the spec's tuner over `hypermodel` in `directory/project_name`.
+
+    Args:
+        spec: a `SearchSpec`.
+        hypermodel: an `RNNHyperModel`.
+        directory: the output directory (shared by all processes of a search).
+        project_name: subfolder holding keras-tuner's files.
+        overwrite: False (default) resumes a search found there.
+        distribution_strategy: optional `tf.distribute.Strategy` for each trial
+            (TF backend only).
+        tuner_id: this process's id in a distributed search.
+        progress: callable taking one line, or None.
+
+    Returns:
+        A `ZooTuner` or `ZooHyperband`.
+    """
+    oracle = make_oracle(spec)
+    kwargs = dict(hypermodel=hypermodel, oracle=oracle, directory=directory,
+                  project_name=project_name, overwrite=overwrite,
+                  executions_per_trial=spec.budget["executions_per_trial"],
+                  distribution_strategy=distribution_strategy, tuner_id=tuner_id,
+                  progress=progress)
+    tuner_class = ZooHyperband if spec.tuner == "hyperband" else ZooTuner
+    return tuner_class(**kwargs)
+
+
+def search_kwargs(spec, data):
+    """Arguments of `tuner.search` for the spec's data and budget."""
+    return dict(x=data.x_train, y=data.y_train, validation_data=(data.x_val, data.y_val),
+                epochs=spec.budget["epochs"], verbose=0, shuffle=True)
+
+
+def read_run_log(project_dir):
+    """The records of `trial_runs.jsonl` (a list of dicts; [] when absent)."""
+    path = os.path.join(project_dir, RUN_LOG)
+    if not os.path.exists(path):
+        return []
+    records = []
+    with open(path, encoding="utf-8") as file:
+        for line in file:
+            line = line.strip()
+            if line:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue  # a line cut short by SIGKILL
+    return records
+
+
+def mirrored_strategy(logical_cpus=None):
+    """A `tf.distribute.MirroredStrategy` over the GPUs, or over N logical CPUs.
+
+    Trials then train data-parallel (keras-tuner's `distribution_strategy`).
+    TF backend only: `tf.distribute` drives Keras's TF trainer, and JAX and
+    torch have their own distribution APIs.
+
+    Args:
+        logical_cpus: split the CPU into this many logical devices first (must
+            run before TensorFlow initialises its devices); None uses GPUs if
+            any, else the CPU.
+
+    Returns:
+        A `tf.distribute.MirroredStrategy`.
+    """
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError("strategy='mirrored' needs KERAS_BACKEND=tensorflow "
+                         f"(tf.distribute); Received backend={keras.backend.backend()!r}")
+    import tensorflow as tf
+
+    if logical_cpus:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(logical_cpus)])
+        devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.MirroredStrategy()

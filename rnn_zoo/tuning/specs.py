@@ -1,0 +1,338 @@
+"""Declarative search specs (TOML) and the datasets they name.
+
+A spec is a TOML file read with `tomllib`; every key is checked before any
+data is loaded or any trial starts, and a bad key or value raises one
+`ValueError` line that names the key and the allowed values.
+
+```toml
+task = "text_classifier"        # a task of rnn_zoo.tuning.TASKS
+tuner = "random"                # random | hyperband | bayesian
+objective = "val_accuracy"      # a metric the task reports (val_* on the validation split)
+seed = 0
+
+[dataset]                       # `name` plus that dataset's own keys (DATASETS)
+name = "negation_sentiment"
+num_samples = 600
+
+[budget]                        # each an integer >= 1
+max_trials = 8
+epochs = 3
+executions_per_trial = 1
+
+[space.fixed]                   # RNNHyperModel(fixed=..., narrow=..., extra=...)
+cell = "gru"
+[space.narrow]
+units = [8, 16]
+[space.extra]
+optimizer = ["adamw"]
+
+[task_args]                     # factory arguments that are not searched
+mask_value = 0.0
+```
+
+Example:
+
+>>> spec = load_spec("tuning/negation_sentiment.toml")
+>>> spec.budget["max_trials"]
+"""
+
+import dataclasses
+import os
+import tomllib
+
+import numpy as np
+
+from rnn_zoo.tuning.hypermodel import TASKS
+from rnn_zoo.tuning.hypermodel import RNNHyperModel
+from rnn_zoo.validation import check_choice
+
+TUNERS = ("random", "hyperband", "bayesian")
+TOP_LEVEL_KEYS = ("name", "description", "task", "tuner", "objective", "seed",
+                  "dataset", "budget", "space", "task_args")
+SPACE_KEYS = ("fixed", "narrow", "extra")
+BUDGET_DEFAULTS = {"max_trials": 10, "epochs": 3, "executions_per_trial": 1}
+
+# Dataset name -> the task it feeds and its keys with defaults. `path` keys
+# are resolved relative to the spec file.
+_SPLIT = {"validation_fraction": 0.2, "seed": 0}
+_TEXT = {"max_length": None, "max_tokens": None}
+DATASETS = {
+    "negation_sentiment": dict(task="text_classifier",
+                               keys=dict(num_samples=2000, negated_fraction=0.5, **_SPLIT, **_TEXT)),
+    "contrast_sentiment": dict(task="text_classifier", keys=dict(num_samples=2000, **_SPLIT, **_TEXT)),
+    "future_context_tagging": dict(task="sequence_tagger", keys=dict(num_samples=2000, **_SPLIT)),
+    "japanese_vowels": dict(task="sequence_classifier", keys=dict(**_SPLIT)),
+    "adding_problem": dict(task="sequence_regressor", keys=dict(num_samples=1000, length=20, **_SPLIT)),
+    "csv": dict(task="text_classifier",
+                keys=dict(path=None, text_column="text", label_column="label", **_SPLIT, **_TEXT)),
+    "jsonl": dict(task="text_classifier",
+                  keys=dict(path=None, text_key="text", label_key="label", **_SPLIT, **_TEXT)),
+    "npz": dict(task=("sequence_classifier", "sequence_regressor"), keys=dict(path=None, **_SPLIT)),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpec:
+    """A validated search spec.
+
+    Attributes:
+        path: the TOML file it came from (None when built from a dict).
+        name: project name (default: the file's stem).
+        task, tuner, objective, seed: as in the TOML.
+        dataset: dict with "name" and every key of that dataset (defaults filled).
+        budget: dict with "max_trials", "epochs", "executions_per_trial".
+        space: dict with "fixed", "narrow", "extra" (each a dict).
+        task_args: extra factory arguments.
+    """
+
+    path: str
+    name: str
+    task: str
+    tuner: str
+    objective: str
+    seed: int
+    dataset: dict
+    budget: dict
+    space: dict
+    task_args: dict
+
+    def hypermodel(self, **data_task_args):
+        """The `RNNHyperModel` of this spec, given the data's task arguments."""
+        return RNNHyperModel(self.task, **self.space, **self.task_args, **data_task_args)
+
+
+def _unknown(keys, allowed, where):
+    unknown = sorted(set(keys) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}. Expected some of {tuple(allowed)}.")
+
+
+def _positive_int(value, where):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: expected an integer >= 1. Received: {value!r}")
+    return value
+
+
+def parse_spec(raw, path=None):
+    """Validate a spec dict (as read from TOML) into a `SearchSpec`.
+
+    Args:
+        raw: dict.
+        path: the file it came from, for messages and relative paths.
+
+    Returns:
+        A `SearchSpec`.
+
+    Raises:
+        ValueError: one line naming the key and the allowed values.
+    """
+    where = os.fspath(path) if path else "spec"
+    _unknown(raw, TOP_LEVEL_KEYS, where)
+    task = check_choice(raw.get("task"), "task", tuple(TASKS), where=where)
+    tuner = check_choice(raw.get("tuner", "random"), "tuner", TUNERS, where=where)
+    dataset = dict(raw.get("dataset") or {})
+    if "name" not in dataset:
+        raise ValueError(f"{where}: [dataset] needs `name`. Expected one of {tuple(DATASETS)}.")
+    info = DATASETS.get(dataset["name"])
+    if info is None:
+        raise ValueError(f"{where}: Invalid value received for `dataset.name`. Expected one of "
+                         f"{tuple(DATASETS)}. Received: dataset.name={dataset['name']!r}")
+    _unknown(set(dataset) - {"name"}, info["keys"], f"{where}: [dataset] {dataset['name']}")
+    dataset = {"name": dataset["name"], **info["keys"], **dataset}
+    tasks = info["task"] if isinstance(info["task"], tuple) else (info["task"],)
+    if task not in tasks:
+        raise ValueError(f"{where}: dataset {dataset['name']!r} feeds task(s) {tasks}; "
+                         f"Received: task={task!r}")
+    if "path" in info["keys"]:
+        if not dataset["path"]:
+            raise ValueError(f"{where}: [dataset] {dataset['name']} needs `path` (a file).")
+        base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+        dataset["path"] = os.path.join(base, dataset["path"])
+    fraction = dataset["validation_fraction"]
+    if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        raise ValueError(f"{where}: `dataset.validation_fraction` must be in (0, 1). "
+                         f"Received: {fraction!r}")
+    budget = dict(raw.get("budget") or {})
+    _unknown(budget, BUDGET_DEFAULTS, f"{where}: [budget]")
+    budget = {**BUDGET_DEFAULTS, **budget}
+    for key, value in budget.items():
+        _positive_int(value, f"{where}: budget.{key}")
+    space = dict(raw.get("space") or {})
+    _unknown(space, SPACE_KEYS, f"{where}: [space]")
+    space = {key: dict(space.get(key) or {}) for key in SPACE_KEYS}
+    task_args = dict(raw.get("task_args") or {})
+    name = raw.get("name") or (os.path.splitext(os.path.basename(path))[0] if path else "search")
+    seed = raw.get("seed", 0)
+    _positive_int(seed + 1 if isinstance(seed, int) and not isinstance(seed, bool) else seed,
+                  f"{where}: seed (>= 0)")
+    spec = SearchSpec(path=os.fspath(path) if path else None, name=str(name), task=task,
+                      tuner=tuner, objective=raw.get("objective", "val_loss"), seed=seed,
+                      dataset=dataset, budget=budget, space=space, task_args=task_args)
+    check_space(spec)
+    return spec
+
+
+def check_space(spec):
+    """Check the space and the objective without loading data (placeholders for sizes)."""
+    where = spec.path or "spec"
+    placeholders = {
+        "text_classifier": dict(vocab_size=8, num_classes=2),
+        "sequence_classifier": dict(num_features=2, num_classes=2),
+        "sequence_tagger": dict(vocab_size=8, num_tags=2),
+        "sequence_regressor": dict(num_features=2, output_dim=1),
+        "language_model": dict(vocab_size=8),
+    }[spec.task]
+    placeholders = {k: v for k, v in placeholders.items() if k not in spec.task_args}
+    try:
+        hypermodel = spec.hypermodel(**placeholders)
+    except ValueError as error:
+        raise ValueError(f"{where}: [space] {error}") from None
+    check_choice(spec.objective, "objective", hypermodel.objectives(validation=True),
+                 where=f"{where}: task {spec.task!r}")
+
+
+def load_spec(path):
+    """Read and validate a TOML search spec.
+
+    Args:
+        path: the `.toml` file.
+
+    Returns:
+        A `SearchSpec`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not TOML, or a bad key or value (one line naming it).
+    """
+    with open(path, "rb") as file:
+        try:
+            raw = tomllib.load(file)
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{path}: not valid TOML ({error}).") from None
+    return parse_spec(raw, path=path)
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """Arrays ready for `fit`, and what the model needs to know about them.
+
+    Attributes:
+        x_train, y_train, x_val, y_val: numpy arrays.
+        task_args: sizes for the factory (vocab_size, num_classes, ...).
+        class_names: label names, or ().
+        vectorizer: the `rnn_zoo.text.TextVectorizer` for text data, else None.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    task_args: dict
+    class_names: tuple = ()
+    vectorizer: object = None
+
+
+def _split(n, fraction, seed):
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(n * fraction)))
+    if n - n_val < 1:
+        raise ValueError(f"dataset: {n} samples leave none for training after "
+                         f"validation_fraction={fraction}.")
+    return order[n_val:], order[:n_val]
+
+
+def _text_classification(data, settings, task):
+    from rnn_zoo.text import TextVectorizer
+
+    train, val = _split(len(data), settings["validation_fraction"], settings["seed"])
+    train_data, val_data = data.select(train), data.select(val)
+    vectorizer = TextVectorizer(max_length=settings["max_length"])
+    # The vocabulary comes from the training split only.
+    vectorizer.adapt(train_data.texts, max_tokens=settings["max_tokens"])
+    return PreparedData(
+        x_train=vectorizer(train_data.texts), y_train=train_data.labels,
+        x_val=vectorizer(val_data.texts), y_val=val_data.labels,
+        task_args=dict(vocab_size=vectorizer.vocabulary_size,
+                       num_classes=max(2, len(data.class_names))),
+        class_names=data.class_names, vectorizer=vectorizer)
+
+
+def _tagging(data, settings):
+    from rnn_zoo.text import TextVectorizer
+
+    train, val = _split(len(data), settings["validation_fraction"], settings["seed"])
+    width = data.tags.shape[1]
+    vectorizer = TextVectorizer(max_length=width)
+    vectorizer.adapt([data.texts[i] for i in train])
+    ids = vectorizer(data.texts)
+    return PreparedData(
+        x_train=ids[train], y_train=data.tags[train], x_val=ids[val], y_val=data.tags[val],
+        task_args=dict(vocab_size=vectorizer.vocabulary_size,
+                       num_tags=int(data.tags.max()) + 1),
+        class_names=tuple(getattr(data, "tag_names", ())), vectorizer=vectorizer)
+
+
+def _sequences(data, settings, task):
+    train, val = _split(len(data), settings["validation_fraction"], settings["seed"])
+    if task == "sequence_classifier":
+        if data.labels is None:
+            raise ValueError(f"dataset {settings['name']!r}: no `labels` for task {task!r}.")
+        y, task_args = data.labels, dict(num_classes=max(2, len(data.class_names) or
+                                                         int(data.labels.max()) + 1))
+    else:
+        if data.targets is None:
+            raise ValueError(f"dataset {settings['name']!r}: no `targets` for task {task!r}.")
+        y = data.targets.reshape(len(data), -1)
+        task_args = dict(output_dim=int(y.shape[1]))
+    task_args["num_features"] = int(data.x.shape[2])
+    return PreparedData(x_train=data.x[train], y_train=y[train], x_val=data.x[val],
+                        y_val=y[val], task_args=task_args, class_names=data.class_names)
+
+
+def load_dataset(spec):
+    """Load and split the spec's dataset (deterministic: the same spec, the same arrays).
+
+    Every process of a distributed search calls this and gets identical data.
+
+    Args:
+        spec: a `SearchSpec`.
+
+    Returns:
+        A `PreparedData`.
+    """
+    from rnn_zoo.data import generators
+    from rnn_zoo.data import readers
+
+    settings = spec.dataset
+    name = settings["name"]
+    if name == "negation_sentiment":
+        data = generators.negation_sentiment(settings["num_samples"],
+                                             negated_fraction=settings["negated_fraction"],
+                                             seed=settings["seed"])
+        return _text_classification(data, settings, spec.task)
+    if name == "contrast_sentiment":
+        data = generators.contrast_sentiment(settings["num_samples"], seed=settings["seed"])
+        return _text_classification(data, settings, spec.task)
+    if name == "csv":
+        data = readers.read_text_csv(settings["path"], text_column=settings["text_column"],
+                                     label_column=settings["label_column"])
+        return _text_classification(data, settings, spec.task)
+    if name == "jsonl":
+        data = readers.read_text_jsonl(settings["path"], text_key=settings["text_key"],
+                                       label_key=settings["label_key"])
+        return _text_classification(data, settings, spec.task)
+    if name == "future_context_tagging":
+        data = generators.future_context_tagging(settings["num_samples"], seed=settings["seed"])
+        return _tagging(data, settings)
+    if name == "japanese_vowels":
+        from rnn_zoo.data import datasets
+
+        # Train split only: the test split stays untouched for the final score.
+        return _sequences(datasets.load_japanese_vowels(split="train"), settings, spec.task)
+    if name == "adding_problem":
+        data = generators.adding_problem(settings["num_samples"], length=settings["length"],
+                                         seed=settings["seed"])
+        return _sequences(data, settings, spec.task)
+    if name == "npz":
+        return _sequences(readers.read_sequences_npz(settings["path"]), settings, spec.task)
+    raise ValueError(f"dataset.name: expected one of {tuple(DATASETS)}. Received: {name!r}")
