@@ -1,0 +1,98 @@
+"""TFLite latency and size: rnn_zoo's export vs Keras 3's own `model.export`.
+
+Both files are run by the same LiteRT interpreter, 1 thread, batch 1, the
+median of repeated `invoke`s, in the same process; the ratio is what
+matters (absolute numbers move with the machine and its load).
+
+Reproduce:
+
+    KERAS_BACKEND=tensorflow python benchmarks/export_latency.py [--repeats 50]
+
+Targets: fused LSTM <= 0.5x Keras's own export latency in float32;
+dynamic-range int8 <= 0.3x the float32 file size.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import rnn_zoo  # noqa: E402
+from rnn_zoo.export import verify  # noqa: E402
+from rnn_zoo.export.tflite import export_tflite  # noqa: E402
+
+SIZES = ({"steps": 100, "features": 64, "units": 128},
+         {"steps": 20, "features": 16, "units": 32})
+CELLS = (("lstm", False, "LSTM"), ("gru", False, "GRU"), ("lstm", True, "BiLSTM"))
+
+
+def _model(cell, bidirectional, size):
+    return rnn_zoo.build_sequence_classifier(
+        num_features=size["features"], num_classes=4, cell=cell,
+        bidirectional=bidirectional, units=size["units"], compile_model=False)
+
+
+def _keras_export(model, path, size):
+    model.export(path, format="litert", input_signature=[
+        keras.InputSpec(shape=(1, size["steps"], size["features"]), dtype="float32")])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print("# command: KERAS_BACKEND=tensorflow python benchmarks/export_latency.py "
+          f"--repeats {args.repeats}")
+    rng = np.random.default_rng(0)
+    workdir = tempfile.mkdtemp(prefix="rnn_zoo_bench_")
+    print("\n| model | T | D | U | Keras export ms | rnn_zoo ms | ratio | "
+          "rnn_zoo ops |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in SIZES:
+        x = rng.normal(size=(1, size["steps"], size["features"])).astype("float32")
+        for cell, bidirectional, label in CELLS:
+            print(f"... {label} T={size['steps']}", file=sys.stderr, flush=True)
+            model = _model(cell, bidirectional, size)
+            ours = os.path.join(workdir, f"{label}_{size['steps']}_zoo.tflite")
+            theirs = os.path.join(workdir, f"{label}_{size['steps']}_keras.tflite")
+            report = export_tflite(model, ours, verification_data=x)
+            _keras_export(model, theirs, size)
+            keras_interpreter = verify.load_interpreter(theirs)
+            input_name = verify.signature_details(keras_interpreter)["inputs"][0]["name"]
+            keras_ms = verify.median_latency_ms(keras_interpreter, {input_name: x},
+                                                repeats=args.repeats)
+            zoo_ms = verify.median_latency_ms(verify.load_interpreter(ours),
+                                              {"features": x}, repeats=args.repeats)
+            kernel = [op for op in report.ops
+                      if op in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "WHILE")]
+            print(f"| {label} | {size['steps']} | {size['features']} | {size['units']} | "
+                  f"{keras_ms:.3f} | {zoo_ms:.3f} | {zoo_ms / keras_ms:.2f}x | "
+                  f"{','.join(kernel)} (diff {report.max_abs_diff:.1e}) |", flush=True)
+
+    size = SIZES[0]
+    model = _model("lstm", False, size)
+    data = rng.normal(size=(16, size["steps"], size["features"])).astype("float32")
+    print(f"\n| LSTM T={size['steps']} D={size['features']} U={size['units']} "
+          "quantization | bytes | vs float32 | max abs diff | top-1 agreement | ms |")
+    print("|---|---|---|---|---|---|")
+    float_bytes = None
+    for quantization in (None, "float16", "dynamic_int8", "int8"):
+        path = os.path.join(workdir, f"lstm_{quantization}.tflite")
+        report = export_tflite(model, path, quantization=quantization,
+                               representative_data=data, verification_data=data)
+        float_bytes = float_bytes or report.size_bytes
+        print(f"| {quantization} | {report.size_bytes} | "
+              f"{report.size_bytes / float_bytes:.2f}x | {report.max_abs_diff:.1e} | "
+              f"{report.top1_agreement:.2f} | {report.latency_ms:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,410 @@
+"""TensorFlow graph pieces for recurrent layers that the TFLite converter maps
+onto fast builtin kernels.
+
+Three pieces, used by `rnn_zoo.export.tflite` (whole sequences) and
+`rnn_zoo.export.streaming` (one step at a time):
+
+* the cell math of LSTM / GRU / SimpleRNN, one step (`lstm_step`, `gru_step`,
+  `simple_rnn_step`), written once from the Keras cells' formulas and fed
+  with the layers' weights as numpy constants;
+* `fused_lstm_sequence`: a `tf.function` carrying the attributes of the
+  converter's composite-function hook. Keras 3 dropped the hook that made
+  Keras 2 LSTMs convert to TFLite's fused kernel (tensorflow/tensorflow#73254,
+  moved to google-ai-edge/LiteRT#41); the MLIR pass
+  `prepare_composite_functions_tf` still replaces any function whose
+  `api_implements` is `"lstm_<uuid>"` by one `UNIDIRECTIONAL_SEQUENCE_LSTM`
+  (with `go_backwards=True`: `REVERSE_V2` + the fused op);
+* `loop_sequence`: a builtin `WHILE` loop for GRU / SimpleRNN (TFLite has no
+  fused GRU opcode) with the input projection of every step hoisted into one
+  matmul before the loop, so the loop body holds only the recurrent matmul.
+
+All functions expect batch 1 (`[1, time, features]`): the fused op needs a
+static batch, and the exporter runs each row of a fixed batch separately.
+"""
+
+import uuid
+
+import numpy as np
+import tensorflow as tf
+# `XlaDynamicUpdateSlice` converts to TFLite's builtin DYNAMIC_UPDATE_SLICE; TF
+# exposes it only through the generated XLA op wrappers.
+from tensorflow.compiler.tf2xla.ops import gen_xla_ops
+
+_ACTIVATIONS = {
+    "linear": tf.identity,
+    "tanh": tf.tanh,
+    "sigmoid": tf.sigmoid,
+    "relu": tf.nn.relu,
+    "softmax": lambda x: tf.nn.softmax(x, axis=-1),
+    "elu": tf.nn.elu,
+    "selu": tf.nn.selu,
+    "softplus": tf.nn.softplus,
+    "gelu": lambda x: tf.nn.gelu(x, approximate=False),
+    "swish": tf.nn.silu,
+    "silu": tf.nn.silu,
+    "hard_sigmoid": lambda x: tf.clip_by_value(x / 6.0 + 0.5, 0.0, 1.0),
+}
+
+
+def activation_name(function, where):
+    """The registered name of a Keras activation, checked against the ones
+    this module can emit.
+
+    Args:
+        function: a Keras activation (e.g. `layer.activation`).
+        where: layer name, for the error message.
+
+    Returns:
+        str, a key of the supported activations.
+    """
+    import keras
+
+    name = keras.activations.serialize(function)
+    if isinstance(name, dict):
+        name = name.get("config", name.get("class_name"))
+    if name not in _ACTIVATIONS:
+        raise ValueError(
+            f"Layer '{where}': activation {name!r} has no TFLite export here. "
+            f"Supported activations: {sorted(_ACTIVATIONS)}."
+        )
+    return name
+
+
+def activate(name, x):
+    """Apply the activation called `name` (see `activation_name`)."""
+    return _ACTIVATIONS[name](x)
+
+
+def _const(array):
+    return tf.constant(np.asarray(array, dtype="float32"))
+
+
+# ---------------------------------------------------------------------------
+# Cell math: one step. `projected` is x_t @ kernel + input bias, computed
+# outside (hoisted for whole sequences, inline for streaming).
+# ---------------------------------------------------------------------------
+
+
+def lstm_step(projected, states, recurrent_kernel, activation="tanh",
+              recurrent_activation="sigmoid"):
+    """One LSTM step (Keras gate order i, f, c, o).
+
+    Args:
+        projected: `[1, 4U]`, `x_t @ kernel + bias`.
+        states: `(h, c)`, each `[1, U]`.
+        recurrent_kernel: `[U, 4U]` tensor.
+        activation, recurrent_activation: activation names.
+
+    Returns:
+        The new `(h, c)`.
+    """
+    h, c = states
+    z = projected + tf.matmul(h, recurrent_kernel)
+    i, f, g, o = tf.split(z, 4, axis=-1)
+    i = activate(recurrent_activation, i)
+    f = activate(recurrent_activation, f)
+    o = activate(recurrent_activation, o)
+    c = f * c + i * activate(activation, g)
+    return o * activate(activation, c), c
+
+
+def gru_step(projected, states, recurrent_kernel, recurrent_bias, reset_after=True,
+             activation="tanh", recurrent_activation="sigmoid"):
+    """One GRU step, both Keras variants (`reset_after` True = cuDNN's).
+
+    Written for few TFLite ops per step (this is the body of the `WHILE`
+    loop): the update and reset gates share one add and one activation, and
+    the new state is `candidate + z * (h - candidate)`, Keras's
+    `z * h + (1 - z) * candidate` with one multiply fewer (same value up to
+    float32 rounding).
+
+    Args:
+        projected: `[1, 3U]`, `x_t @ kernel + input bias` (gate order z, r, h).
+        states: `(h,)` with h `[1, U]`.
+        recurrent_kernel: `[U, 3U]` tensor.
+        recurrent_bias: `[3U]` tensor (zeros when the layer has none or
+            `reset_after=False`).
+        reset_after: bool, apply the reset gate after the recurrent matmul.
+
+    Returns:
+        `(h,)`.
+    """
+    (h,) = states
+    units = h.shape[-1]
+    x_gates, x_h = tf.split(projected, [2 * units, units], axis=-1)
+    if reset_after:
+        inner = tf.matmul(h, recurrent_kernel) + recurrent_bias
+        inner_gates, inner_h = tf.split(inner, [2 * units, units], axis=-1)
+        z, r = tf.split(activate(recurrent_activation, x_gates + inner_gates), 2, axis=-1)
+        candidate = activate(activation, x_h + r * inner_h)
+    else:
+        inner_gates = tf.matmul(h, recurrent_kernel[:, : 2 * units])
+        z, r = tf.split(activate(recurrent_activation, x_gates + inner_gates), 2, axis=-1)
+        candidate = activate(activation,
+                             x_h + tf.matmul(r * h, recurrent_kernel[:, 2 * units:]))
+    return (candidate + z * (h - candidate),)
+
+
+def simple_rnn_step(projected, states, recurrent_kernel, activation="tanh"):
+    """One SimpleRNN step: `h = act(x_t W + b + h U)`. Returns `(h,)`."""
+    (h,) = states
+    return (activate(activation, projected + tf.matmul(h, recurrent_kernel)),)
+
+
+# ---------------------------------------------------------------------------
+# Layer description: weights as numpy, read once from a Keras layer.
+# ---------------------------------------------------------------------------
+
+
+class CellWeights:
+    """What the export needs of one recurrent layer, read as numpy.
+
+    Reading `layer.cell` weights with `keras.ops.convert_to_numpy` keeps the
+    exporter independent of the backend the model was trained on.
+
+    Args:
+        layer: a built `keras.layers.LSTM`, `GRU` or `SimpleRNN`.
+    """
+
+    def __init__(self, layer):
+        import keras
+
+        cell = layer.cell
+        name = layer.name
+        if isinstance(layer, keras.layers.LSTM):
+            self.kind = "lstm"
+        elif isinstance(layer, keras.layers.GRU):
+            self.kind = "gru"
+        elif isinstance(layer, keras.layers.SimpleRNN):
+            self.kind = "simple_rnn"
+        else:
+            raise ValueError(
+                f"Layer '{name}' ({type(layer).__name__}) is not a recurrent layer "
+                "this exporter supports (LSTM, GRU, SimpleRNN)."
+            )
+        if getattr(layer, "stateful", False):
+            raise ValueError(f"Layer '{name}': stateful=True can't be exported.")
+        if getattr(layer, "return_state", False):
+            raise ValueError(f"Layer '{name}': return_state=True can't be exported.")
+        self.name = name
+        self.units = int(cell.units)
+        self.go_backwards = bool(layer.go_backwards)
+        self.return_sequences = bool(layer.return_sequences)
+        self.activation = activation_name(cell.activation, name)
+        self.recurrent_activation = (
+            activation_name(cell.recurrent_activation, name)
+            if self.kind != "simple_rnn" else None
+        )
+        to_numpy = keras.ops.convert_to_numpy
+        self.kernel = to_numpy(cell.kernel).astype("float32")
+        self.recurrent_kernel = to_numpy(cell.recurrent_kernel).astype("float32")
+        gates = {"lstm": 4, "gru": 3, "simple_rnn": 1}[self.kind]
+        self.reset_after = bool(getattr(cell, "reset_after", False))
+        bias = to_numpy(cell.bias).astype("float32") if cell.use_bias else None
+        self.recurrent_bias = np.zeros((gates * self.units,), "float32")
+        if bias is None:
+            self.input_bias = np.zeros((gates * self.units,), "float32")
+        elif self.kind == "gru" and self.reset_after:
+            self.input_bias, self.recurrent_bias = bias[0], bias[1]
+        else:
+            self.input_bias = bias
+
+    @property
+    def fusable(self):
+        """True when the fused TFLite LSTM kernel computes exactly this cell
+        (its activations are fixed to tanh / sigmoid)."""
+        return (self.kind == "lstm" and self.activation == "tanh"
+                and self.recurrent_activation == "sigmoid")
+
+    def initial_states(self):
+        zeros = tf.zeros([1, self.units], tf.float32)
+        return (zeros, zeros) if self.kind == "lstm" else (zeros,)
+
+    def step(self, projected, states):
+        """One step of this cell on `projected = x_t @ kernel + input_bias`."""
+        recurrent_kernel = _const(self.recurrent_kernel)
+        if self.kind == "lstm":
+            return lstm_step(projected, states, recurrent_kernel, self.activation,
+                             self.recurrent_activation)
+        if self.kind == "gru":
+            return gru_step(projected, states, recurrent_kernel,
+                            _const(self.recurrent_bias), self.reset_after,
+                            self.activation, self.recurrent_activation)
+        return simple_rnn_step(projected, states, recurrent_kernel, self.activation)
+
+    def project(self, inputs):
+        """`inputs @ kernel + input_bias`, inputs `[rows, features]` (one
+        `FULLY_CONNECTED` op with its bias)."""
+        return tf.matmul(inputs, _const(self.kernel)) + _const(self.input_bias)
+
+
+# ---------------------------------------------------------------------------
+# Whole sequences.
+# ---------------------------------------------------------------------------
+
+
+def _composite_lstm(go_backwards):
+    """A fresh `tf.function` with the converter's LSTM composite attributes.
+
+    Each call gets its own uuid: the converter fuses per function, and every
+    layer / direction must stay a separate function.
+    """
+
+    def lstm(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
+        # Reference semantics; the converter replaces this body by the fused
+        # kernel, and TensorFlow runs it as written (for SavedModels).
+        steps = tf.reverse(inputs, [1]) if go_backwards else inputs
+        projected = tf.transpose(tf.tensordot(steps, kernel, axes=1) + bias, [1, 0, 2])
+
+        def scan_step(carry, projected_t):
+            return lstm_step(projected_t, carry, recurrent_kernel)
+
+        hs, cs = tf.scan(scan_step, projected, initializer=(init_h, init_c))
+        sequence = tf.transpose(hs, [1, 0, 2])
+        return sequence[:, -1], sequence, hs[-1], cs[-1], tf.constant(0.0)
+
+    return tf.function(
+        lstm,
+        autograph=False,
+        experimental_attributes={
+            "api_implements": "lstm_" + str(uuid.uuid4()),
+            "api_preferred_device": "CPU",
+            # Both must be present: without them the conversion silently
+            # returns an empty model (measured, see FACTS.md).
+            "time_major": False,
+            "go_backwards": bool(go_backwards),
+        },
+    )
+
+
+# Input drive of the reset step (see `fused_lstm_sequence`): large enough
+# that sigmoid(-RESET_DRIVE + anything a state can add) is 0 in float32.
+RESET_DRIVE = 1e4
+
+
+def fused_lstm_sequence(inputs, weights, go_backwards=False):
+    """An LSTM over `inputs` that converts to `UNIDIRECTIONAL_SEQUENCE_LSTM`.
+
+    TFLite's fused LSTM keeps its h and c in *variable* tensors that carry
+    over from one `invoke` to the next: without `reset_all_variables()`
+    between calls, every call after the first starts from the previous
+    call's final state (tensorflow/tensorflow#47813; Android and iOS apps
+    lacked that call for years, #26786, #51880). So that the exported model
+    is stateless for any app, a reset step runs first: one extra input
+    channel, zero at every real step, carries -RESET_DRIVE at the reset step
+    into the input, forget and output gates, which then saturate to exactly
+    0, so c and h become 0 whatever they held. Its output is dropped.
+
+    Args:
+        inputs: `[1, time, features]` float32, time >= 1.
+        weights: `CellWeights` of an LSTM with tanh / sigmoid.
+        go_backwards: read the sequence from the end (the output is then in
+            reading order, i.e. reversed time, like Keras's `go_backwards`).
+
+    Returns:
+        `[1, time, units]`, the output at every step in reading order.
+    """
+    units = weights.units
+    # The extra kernel row has the kernel's own largest magnitude, so that
+    # per-tensor weight quantization keeps its scale.
+    magnitude = float(np.max(np.abs(weights.kernel))) or 1.0
+    gate_mask = np.concatenate([np.ones(2 * units), np.zeros(units), np.ones(units)])
+    kernel = np.concatenate([weights.kernel, magnitude * gate_mask[np.newaxis, :]], axis=0)
+    if go_backwards:
+        inputs = tf.reverse(inputs, [1])
+    marked = tf.concat([inputs, tf.zeros_like(inputs[..., :1])], axis=-1)
+    reset_step = tf.concat(
+        [tf.zeros_like(inputs[:, :1]), tf.fill([1, 1, 1], -RESET_DRIVE / magnitude)], axis=-1)
+    marked = tf.concat([reset_step, marked], axis=1)
+    # go_backwards is already applied: the composite runs forwards.
+    function = _composite_lstm(go_backwards=False)
+    zeros = tf.zeros([1, units], tf.float32)
+    outputs = function(marked, zeros, zeros, _const(kernel),
+                       _const(weights.recurrent_kernel), _const(weights.input_bias))
+    # Only the full-sequence output (index 1) may be used: reading the final
+    # h or c outputs (index 2, 3) makes the converter skip the fusion and
+    # emit the generic WHILE loop instead (measured on TF 2.21).
+    return outputs[1][:, 1:]
+
+
+def _last_real_output(sequence, length):
+    """The output after step `length - 1` of `sequence` `[1, time, units]`,
+    zeros when `length` is 0 (like Keras's masked loop)."""
+    last = tf.gather(sequence, tf.maximum(length - 1, 0), axis=1)
+    return last * tf.cast(tf.minimum(length, 1), sequence.dtype)
+
+
+def loop_sequence(inputs, weights, length=None, return_sequences=True):
+    """Run any cell over the first `length` steps of `inputs` as one builtin
+    `WHILE` loop.
+
+    Why it looks like this (measured against Keras's own
+    `model.export(format="litert")`, whose GRU loop ran 3-6x faster than
+    this exporter's first `TensorArray` loop):
+
+    * TFLite's `WHILE` kernel (tensorflow/lite/kernels/while.cc) takes a
+      static path only when every tensor in the body has a shape known from
+      the loop inputs' shapes; otherwise it re-plans and reallocates the
+      body's tensors on every iteration (`Eval_dynamic`). A `TensorArray`
+      converts to `SLICE` + `CONCATENATION` at the step index, and a
+      `projected[t]` slice to a `STRIDED_SLICE`, both with data-dependent
+      shapes. Here the step is read with `GATHER` (a scalar index: shape
+      known) and written with `DYNAMIC_UPDATE_SLICE` (output shaped like
+      its input), so the body stays static.
+    * The input projection of every step is one `FULLY_CONNECTED` before
+      the loop, so the body holds only `h @ recurrent_kernel` and the gates.
+    * The loop runs only the `length` real steps (padding is compacted to
+      the end by `RightAlignPadding`), and the final state is the last real
+      output, so a layer without `return_sequences` carries no per-step
+      buffer at all.
+
+    Args:
+        inputs: `[1, time, features]` float32.
+        weights: `CellWeights`.
+        length: int32 scalar tensor, the real steps (the first `length`
+            rows of `inputs`), <= time; None runs every step.
+        return_sequences: bool, also return the per-step outputs.
+
+    Returns:
+        `(sequence, last)`: `[1, time, units]` outputs (zeros after
+        `length`; None when `return_sequences` is False) and the state `h`
+        after the last real step `[1, units]` (zeros when `length` is 0).
+    """
+    features = inputs.shape[-1]
+    # [time, 1, G]: GATHER with a scalar step index then yields [1, G].
+    projected = tf.expand_dims(weights.project(tf.reshape(inputs, [-1, features])), 1)
+    if length is None:
+        length = tf.shape(inputs)[1]
+    units = weights.units
+
+    def body(t, states, *sequence):
+        states = weights.step(tf.gather(projected, t), states)
+        if sequence:
+            sequence = (gen_xla_ops.xla_dynamic_update_slice(
+                sequence[0], states[0], tf.stack([t, 0])),)
+        return (t + 1, states) + tuple(sequence)
+
+    loop_vars = (tf.constant(0), weights.initial_states())
+    if return_sequences:
+        loop_vars += (tf.zeros(tf.stack([tf.shape(inputs)[1], units])),)
+    outputs = tf.while_loop(lambda t, *rest: t < length, body, loop_vars)
+    last = outputs[1][0]
+    sequence = outputs[2][tf.newaxis] if return_sequences else None
+    return sequence, last
+
+
+def recurrent_sequence(inputs, weights, length=None, return_sequences=True):
+    """The fastest exportable form of `weights`' layer over `inputs`.
+
+    Fused LSTM kernel when the cell allows it, the static-shape `WHILE`
+    loop of `loop_sequence` otherwise. Arguments and return value as in
+    `loop_sequence` (the fused kernel runs every step; its outputs after
+    `length` are left as computed).
+    """
+    if not weights.fusable:
+        return loop_sequence(inputs, weights, length=length,
+                             return_sequences=return_sequences)
+    sequence = fused_lstm_sequence(inputs, weights)
+    if length is None:
+        length = tf.shape(inputs)[1]
+    return (sequence if return_sequences else None), _last_real_output(sequence, length)

@@ -1,0 +1,416 @@
+"""Rebuild a zoo model's forward pass as a TensorFlow graph that converts to
+fast, builtin-only TFLite ops.
+
+Why not `model.export(format="litert")`: with no input signature Keras 3
+turns recurrent layers into Flex TensorList ops that the stock interpreter
+refuses; with a batch-1 signature it emits a generic `WHILE` loop, about 2x
+slower than TFLite's fused LSTM kernel, and such loops hang on
+microcontrollers (tflite-micro#3674). Here every layer is re-emitted from its
+weights (read as numpy, so a model trained on any backend works once loaded
+under the TF backend), and each LSTM becomes the fused kernel.
+
+Padding, exactly as Keras defines it, at a static batch of one row:
+
+* `RightAlignPadding` appends one padding step (so an empty or all-padding
+  row still has a step to run), compacts the real steps to the front with
+  `WHERE` + `GATHER`, and records the row's real length n;
+* recurrent layers run over the whole aligned row: trailing padding can't
+  change the outputs at the real steps before it, and the backward
+  direction reverses only the real steps (`REVERSE_SEQUENCE`), so no kernel
+  needs a mask. The last output is read at step n - 1 (zeros when n = 0,
+  like Keras's masked loop), and the outputs at the padding steps are
+  rebuilt as Keras's CPU loop leaves them: the last real output repeated
+  (`zero_output_for_mask=False`, a plain layer) or zeros (inside
+  `Bidirectional`, which forces `zero_output_for_mask=True`);
+* pooling and attention use the mask positions < n with Keras's formulas;
+  `RestoreOrder` scatters per-step outputs back to the input positions, and
+  the appended step is dropped from per-step outputs.
+
+A fixed batch > 1 runs each row through the same per-row graph (rows are
+independent, each with its own n), which keeps the fused kernel and the
+exact padding semantics at the cost of a graph B times larger.
+
+Token ids outside [0, vocab_size) (negative, or too large) are mapped to the
+OOV id 1 inside the graph before the embedding lookup, so hostile input
+never reads outside the embedding table.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnn_zoo.export import fused
+
+OOV_ID = 1
+_IDENTITY_LAYERS = (
+    keras.layers.Dropout,
+    keras.layers.SpatialDropout1D,
+    keras.layers.GaussianNoise,
+    keras.layers.GaussianDropout,
+    keras.layers.AlphaDropout,
+    keras.layers.ActivityRegularization,
+)
+_BIDIRECTIONAL_MERGES = {
+    "concat": lambda a, b: tf.concat([a, b], axis=-1),
+    "sum": lambda a, b: a + b,
+    "mul": lambda a, b: a * b,
+    "ave": lambda a, b: (a + b) / 2.0,
+}
+
+
+# Stands for a Keras symbolic mask (or any raw keras.ops result) while
+# walking the graph: never turned into TF ops.
+_KERAS_MASK = object()
+
+
+def tree_flatten(structure):
+    """Leaves of nested lists / tuples."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in tree_flatten(item)]
+    return [structure]
+
+
+class PerStep:
+    """A per-step tensor `[1, steps, ...]` (as opposed to a pooled one).
+
+    Wrapping lets the walker know which tensors carry a time axis, so model
+    outputs with one drop the appended padding step.
+    """
+
+    def __init__(self, values):
+        self.values = values
+
+
+class _RowContext:
+    """Padding facts of the row being traced: real length and mask."""
+
+    def __init__(self, steps):
+        self.steps = steps  # the input's own time length T
+        self.masked = False
+        # Real steps n, and steps in the aligned tensors (T + 1 once
+        # RightAlignPadding appended its step; T for an unmasked model).
+        self.length = steps
+        self.total = steps
+
+    def mask(self):
+        """Boolean `[1, total]`: True at the real steps (after alignment)."""
+        return tf.range(self.total)[tf.newaxis, :] < self.length
+
+
+def _const(array):
+    return tf.constant(np.asarray(array, dtype="float32"))
+
+
+
+
+def _unsupported(layer, why=""):
+    return ValueError(
+        f"Layer '{layer.name}' ({type(layer).__name__}) can't be exported to "
+        f"TFLite by rnn_zoo{': ' + why if why else ''}. Supported layers: "
+        "InputLayer, RightAlignPadding, Embedding, Masking, LSTM, GRU, "
+        "SimpleRNN, Bidirectional, Dense, Dropout, MaskedPooling, "
+        "AttentionPooling, RestoreOrder."
+    )
+
+
+def check_recurrent_layer(layer):
+    """Raise a ValueError naming `layer` when it can't be exported.
+
+    Returns:
+        A list of `fused.CellWeights` (two for a Bidirectional wrapper).
+    """
+    if isinstance(layer, keras.layers.Bidirectional):
+        if layer.merge_mode not in _BIDIRECTIONAL_MERGES:
+            raise _unsupported(layer, f"merge_mode={layer.merge_mode!r} (expected one of "
+                               f"{sorted(_BIDIRECTIONAL_MERGES)})")
+        return [fused.CellWeights(layer.forward_layer), fused.CellWeights(layer.backward_layer)]
+    weights = fused.CellWeights(layer)
+    if weights.go_backwards and weights.return_sequences:
+        raise _unsupported(layer, "go_backwards=True with return_sequences=True outside "
+                           "Bidirectional")
+    return [weights]
+
+
+class ModelGraph:
+    """A zoo model's forward pass for one row, as TensorFlow ops.
+
+    Args:
+        model: a functional `keras.Model` with one input, built from the
+            zoo's layers (see `rnn_zoo.factories`), under the TF backend.
+        sequence_fn: how a recurrent layer runs over a sequence, default
+            `fused.recurrent_sequence` (fused LSTM kernel, `WHILE` loop for
+            the other cells); called as `sequence_fn(values, cell_weights,
+            length=, return_sequences=)` and returning `(sequence, last)`
+            like `fused.loop_sequence`.
+
+    Example:
+
+    >>> graph = ModelGraph(model)
+    >>> outputs = graph.row(tf.constant([[5, 8, 0]]))  # list of tensors
+    """
+
+    def __init__(self, model, sequence_fn=None):
+        if len(model.inputs) != 1:
+            raise ValueError(
+                f"Model '{model.name}' has {len(model.inputs)} inputs; the TFLite "
+                "export supports single-input models."
+            )
+        self.model = model
+        self.sequence_fn = sequence_fn or fused.recurrent_sequence
+        self.input_name = model.inputs[0].name
+        self.input_dtype = tf.as_dtype(model.inputs[0].dtype)
+        self.input_shape = tuple(model.inputs[0].shape)
+        self.output_names = list(model.output_names)
+        # Variables can't be read as numpy while tracing: snapshot them now,
+        # eagerly (this also makes the export independent of the backend
+        # the weights were trained on).
+        self._weights = {id(variable): keras.ops.convert_to_numpy(variable).astype("float32")
+                         for variable in model.weights}
+        self._cells = {}
+        # Check every layer up front so an unsupported one fails before
+        # anything is traced or written.
+        for layer in model.layers:
+            self._check(layer)
+
+    def _numpy(self, variable):
+        return self._weights[id(variable)]
+
+    def _dense(self, layer, values):
+        name = fused.activation_name(layer.activation, layer.name)
+        out = tf.tensordot(values, _const(self._numpy(layer.kernel)), axes=1)
+        if layer.use_bias:
+            out = out + _const(self._numpy(layer.bias))
+        return fused.activate(name, out)
+
+    def _check(self, layer):
+        from rnn_zoo import heads
+        from rnn_zoo import layers as zoo_layers
+
+        supported = (keras.layers.InputLayer, zoo_layers.RightAlignPadding,
+                     keras.layers.Embedding, keras.layers.Masking, keras.layers.Dense,
+                     heads.MaskedPooling, heads.AttentionPooling,
+                     zoo_layers.RestoreOrder) + _IDENTITY_LAYERS
+        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+            self._cells[id(layer)] = check_recurrent_layer(layer)
+        elif isinstance(layer, keras.layers.Dense):
+            fused.activation_name(layer.activation, layer.name)
+        elif not isinstance(layer, supported):
+            raise _unsupported(layer)
+
+    # -- one layer each -----------------------------------------------------
+
+    def _right_align(self, layer, inputs, context):
+        values = inputs.values
+        rank = len(values.shape)
+        pad_value = tf.cast(layer.padding_value, values.dtype)
+        pad_shape = [1, 1] if rank == 2 else [1, 1, values.shape[-1]]
+        values = tf.concat([values, tf.fill(pad_shape, pad_value)], axis=1)
+        is_padding = tf.equal(values, pad_value)
+        if rank == 3:
+            is_padding = tf.reduce_all(is_padding, axis=-1)
+        is_padding = is_padding[0]
+        real = tf.cast(tf.where(tf.logical_not(is_padding))[:, 0], tf.int32)
+        padding = tf.cast(tf.where(is_padding)[:, 0], tf.int32)
+        order = tf.concat([real, padding], axis=0)
+        context.masked = True
+        context.length = tf.size(real)
+        context.total = tf.size(order)
+        aligned = PerStep(tf.gather(values, order, axis=1))
+        if layer.return_order:
+            return aligned, order
+        return aligned
+
+    def _embedding(self, layer, inputs, context):
+        if layer.mask_zero and not context.masked:
+            raise _unsupported(layer, "mask_zero=True needs RightAlignPadding before it")
+        ids = tf.cast(inputs.values, tf.int32)
+        vocab_size = int(layer.input_dim)
+        oov = min(OOV_ID, vocab_size - 1)
+        # Map hostile ids to OOV before the lookup (Keras on CPU would raise).
+        out_of_range = tf.logical_or(ids < 0, ids >= vocab_size)
+        ids = tf.where(out_of_range, tf.fill(tf.shape(ids), oov), ids)
+        return PerStep(tf.gather(_const(self._numpy(layer.embeddings)), ids))
+
+    def _masking(self, layer, inputs, context):
+        if not context.masked:
+            raise _unsupported(layer, "Masking needs RightAlignPadding before it")
+        return inputs
+
+    def _run_direction(self, values, cell, backwards, context, return_sequences=True):
+        """Run one direction over the aligned row.
+
+        Real steps come first, then padding, so no kernel needs a mask:
+        trailing padding can't change the outputs at the real steps before
+        it. The fused LSTM kernel runs over all `total` steps (no tensor's
+        shape depends on the data); the `WHILE` loop of GRU / SimpleRNN
+        (and of LSTMs in int8 files) stops after the `length` real steps.
+        The backward direction reverses only the real steps
+        (`REVERSE_SEQUENCE`), so it too reads padding last.
+
+        Returns:
+            `(sequence, last)`: outputs `[1, total, units]` in time order
+            (valid at the real steps only; None unless `return_sequences`)
+            and the output after the last real step read, `[1, units]`
+            (zeros for a row with no real step).
+        """
+        lengths = tf.reshape(context.length, [1])
+        if backwards:
+            values = tf.reverse_sequence(values, lengths, seq_axis=1, batch_axis=0)
+        sequence, last = self.sequence_fn(values, cell, length=context.length,
+                                          return_sequences=return_sequences)
+        if backwards and return_sequences:
+            sequence = tf.reverse_sequence(sequence, lengths, seq_axis=1, batch_axis=0)
+        return sequence, last
+
+    def _fill_padding(self, sequence, last, context, zeros):
+        """Outputs at the padding steps as Keras's masked CPU loop leaves
+        them: zeros (`zero_output_for_mask=True`, forced inside
+        Bidirectional) or the last real output repeated."""
+        real = context.mask()[..., tf.newaxis]
+        fill = tf.zeros_like(sequence) if zeros else tf.zeros_like(sequence) + last[:, tf.newaxis]
+        return tf.where(real, sequence, fill)
+
+    def _recurrent(self, layer, inputs, context):
+        values = inputs.values
+        cells = self._cells[id(layer)]
+        if isinstance(layer, keras.layers.Bidirectional):
+            per_step = bool(layer.return_sequences)
+            forward, forward_last = self._run_direction(values, cells[0], False, context,
+                                                        return_sequences=per_step)
+            backward, backward_last = self._run_direction(values, cells[1], True, context,
+                                                          return_sequences=per_step)
+            merge = _BIDIRECTIONAL_MERGES[layer.merge_mode]
+            if not per_step:
+                return merge(forward_last, backward_last)
+            forward = self._fill_padding(forward, forward_last, context, zeros=True)
+            backward = self._fill_padding(backward, backward_last, context, zeros=True)
+            return PerStep(merge(forward, backward))
+        (cell,) = cells
+        sequence, last = self._run_direction(values, cell, cell.go_backwards, context,
+                                             return_sequences=cell.return_sequences)
+        if not cell.return_sequences:
+            return last
+        return PerStep(self._fill_padding(sequence, last, context,
+                                          zeros=bool(layer.zero_output_for_mask)))
+
+    def _masked_pooling(self, layer, inputs, context):
+        values = inputs.values
+        if not context.masked:
+            return (tf.reduce_mean(values, axis=1) if layer.mode == "mean"
+                    else tf.reduce_max(values, axis=1))
+        weights = tf.cast(context.mask(), values.dtype)[..., tf.newaxis]
+        if layer.mode == "mean":
+            total = tf.reduce_sum(values * weights, axis=1)
+            return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+        pooled = tf.reduce_max(tf.where(weights > 0, values, tf.fill(tf.shape(values), -1e9)),
+                               axis=1)
+        any_real = tf.reduce_sum(weights, axis=1) > 0
+        return tf.where(any_real, pooled, tf.zeros_like(pooled))
+
+    def _attention_pooling(self, layer, inputs, context):
+        values = inputs.values
+        hidden = self._dense(layer.score_dense, values)
+        scores = tf.reduce_sum(hidden * _const(self._numpy(layer.score_vector)), axis=-1)
+        if context.masked:
+            scores = tf.where(context.mask(), scores, tf.fill(tf.shape(scores), -1e9))
+        weights = tf.nn.softmax(scores, axis=-1)
+        return tf.reduce_sum(values * weights[..., tf.newaxis], axis=1)
+
+    def _restore_order(self, layer, inputs, context):
+        sequence, order = inputs
+        # The inverse permutation by a scatter (SCATTER_ND is a builtin; the
+        # layer's own argsort would need TOPK_V2 on the whole row).
+        inverse = tf.scatter_nd(order[:, tf.newaxis], tf.range(tf.size(order)),
+                                tf.shape(order))
+        return PerStep(tf.gather(sequence.values, inverse, axis=1))
+
+    def _apply(self, layer, args, context):
+        from rnn_zoo import heads
+        from rnn_zoo import layers as zoo_layers
+
+        inputs = args[0]
+        if isinstance(layer, zoo_layers.RightAlignPadding):
+            return self._right_align(layer, inputs, context)
+        if isinstance(layer, zoo_layers.RestoreOrder):
+            return self._restore_order(layer, inputs, context)
+        if isinstance(layer, keras.layers.Embedding):
+            return self._embedding(layer, inputs, context)
+        if isinstance(layer, keras.layers.Masking):
+            return self._masking(layer, inputs, context)
+        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+            return self._recurrent(layer, inputs, context)
+        if isinstance(layer, heads.MaskedPooling):
+            return self._masked_pooling(layer, inputs, context)
+        if isinstance(layer, heads.AttentionPooling):
+            return self._attention_pooling(layer, inputs, context)
+        if isinstance(layer, keras.layers.Dense):
+            if isinstance(inputs, PerStep):
+                return PerStep(self._dense(layer, inputs.values))
+            return self._dense(layer, inputs)
+        if isinstance(layer, _IDENTITY_LAYERS):
+            return inputs
+        raise _unsupported(layer)
+
+    # -- the walk -------------------------------------------------------------
+
+    def row(self, inputs):
+        """Trace the model on one row `[1, time, ...]`.
+
+        Returns:
+            A list of output tensors, in `model.outputs` order.
+        """
+        context = _RowContext(tf.shape(inputs)[1])
+        computed = {id(self.model.inputs[0]): PerStep(inputs)}
+        nodes_by_depth = self.model._nodes_by_depth
+        for depth in sorted(nodes_by_depth, reverse=True):
+            for node in nodes_by_depth[depth]:
+                if not node.operation or node.is_input:
+                    continue
+                if any(id(x) not in computed for x in node.input_tensors):
+                    continue
+                if not isinstance(node.operation, keras.layers.Layer):
+                    # Keras records the symbolic mask computations (e.g. the
+                    # Embedding's `not_equal`) as operation nodes whose
+                    # outputs reach layers only as their `mask=` argument;
+                    # masks are rebuilt from the row length here instead.
+                    for symbolic in node.outputs:
+                        computed[id(symbolic)] = _KERAS_MASK
+                    continue
+                args, _ = node.arguments.fill_in(computed)
+                if any(arg is _KERAS_MASK for arg in tree_flatten(args)):
+                    raise _unsupported(node.operation, "its input is computed by a raw "
+                                       "keras.ops operation")
+                outputs = self._apply(node.operation, args, context)
+                if not isinstance(outputs, tuple):
+                    outputs = (outputs,)
+                for symbolic, value in zip(node.outputs, outputs):
+                    computed[id(symbolic)] = value
+        results = []
+        for output in self.model.outputs:
+            value = computed.get(id(output), _KERAS_MASK)
+            if value is _KERAS_MASK:
+                raise ValueError(
+                    f"Model '{self.model.name}': output '{output.name}' is not "
+                    "computed by layers the TFLite export supports."
+                )
+            if isinstance(value, PerStep):
+                # Drop the padding step RightAlignPadding appended.
+                value = value.values[:, : context.steps]
+            results.append(value)
+        return results
+
+    def batch(self, inputs, batch_size):
+        """Trace the model on a static batch, one row at a time.
+
+        Returns:
+            dict of output name -> tensor `[batch_size, ...]`.
+        """
+        rows = [self.row(inputs[index:index + 1]) for index in range(batch_size)]
+        return {name: tf.concat([row[position] for row in rows], axis=0)
+                if batch_size > 1 else rows[0][position]
+                for position, name in enumerate(self.output_names)}
+
+    def input_spec(self, batch_size):
+        """`tf.TensorSpec` of the exported input: batch fixed, time dynamic."""
+        shape = [batch_size, None] + list(self.input_shape[2:])
+        return tf.TensorSpec(shape, self.input_dtype, name=self.input_name)
