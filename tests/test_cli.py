@@ -1,0 +1,39 @@
+"""The `rnn-zoo` command line: every subcommand has --help, list prints the registry."""
+
+import subprocess
+import sys
+
+import pytest
+
+import rnn_zoo
+from rnn_zoo import cli
+
+
+def test_list_prints_every_registered_model(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in rnn_zoo.list_models():
+        assert name in out
+    assert "sequence_tagger" in out
+
+
+@pytest.mark.parametrize("command", cli.COMMANDS)
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0
+    assert "usage: rnn-zoo " + command in capsys.readouterr().out
+
+
+def test_unknown_subcommand_exits_non_zero(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["fly"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_console_script_lists_models():
+    result = subprocess.run([sys.executable, "-m", "rnn_zoo.cli", "list", "--verbose"],
+                            capture_output=True, text=True, timeout=300, check=True)
+    assert "stacked_lstm_forecaster" in result.stdout
+    assert "units=[64, 32]" in result.stdout
