@@ -144,7 +144,9 @@ def blocking_reasons(layer, masked=False):
     reaches a GPU.
     """
     reasons = configuration_reasons(layer)
-    if gpu_available():
+    # A native kernel (rnn_zoo.kernels, e.g. torch packed sequences) takes the
+    # mask itself, so masking only blocks cuDNN where Keras's own path runs.
+    if gpu_available() and kernels.native_kernel_name(layer, masked=masked) is None:
         reasons += mask_reasons(masked)
     return reasons
 

@@ -2,32 +2,177 @@
 
 Keras picks cuDNN when it can and otherwise runs its generic per-step loop.
 This module is the hook where the zoo layers try a faster native kernel
-first (for instance PyTorch's own LSTM kernel on CPU, which Keras's torch
-backend only uses on CUDA). Each function returns the same tuple as the
-Keras backend's `lstm()`/`gru()` (`last_output, outputs, states`), or None to
-let the layer fall back to Keras's own path, exactly like a Keras backend
-raising `NotImplementedError`.
+first. Each function returns the same value as the Keras code it replaces
+(`backend.lstm()`/`backend.gru()`: `(last_output, outputs, states)`; for a
+`Bidirectional`: what `Bidirectional.call` returns), or None to let the layer
+fall back to Keras's own path, exactly like a Keras backend raising
+`NotImplementedError`.
 
-With no native kernel registered for the current backend, every function
-returns None and the layers behave exactly like their `keras.layers` parents.
+What runs where (keras 3.15.1, measured in benchmarks/RESULTS.md):
+
+* torch backend, CPU and CUDA: PyTorch's own `torch._VF.lstm`/`torch._VF.gru`
+  (the kernels behind `torch.nn.LSTM`/`nn.GRU`; cuDNN on CUDA), masks as
+  packed sequences, both directions of a `Bidirectional` in one call. Keras
+  itself only uses them on CUDA and never with a mask.
+* tensorflow and jax: None. Keras's own paths are already the fastest we
+  found on CPU (see benchmarks/README.md for what was tried).
+
+A layer takes the native kernel only when the math is exactly the kernel's:
+tanh / sigmoid, `use_bias`, no `recurrent_dropout`, not `unroll`, not
+`stateful`, `reset_after=True` for a GRU, `use_cudnn` not False, and no
+mixed precision. Input `dropout` is supported with Keras's cuDNN semantics
+(one mask per sequence). Passing `use_cudnn=False` forces Keras's generic
+loop, which is how the tests compare the two.
 """
+
+import keras
+
+_TORCH_NAME = {
+    "lstm": "PyTorch native LSTM kernel (torch._VF.lstm)",
+    "gru": "PyTorch native GRU kernel (torch._VF.gru)",
+}
+
+
+def _cell_kind(layer):
+    if isinstance(layer, keras.layers.LSTM):
+        return "lstm"
+    if isinstance(layer, keras.layers.GRU):
+        return "gru"
+    return None
+
+
+def ineligibility_reasons(layer):
+    """Why `layer` (an LSTM, GRU or Bidirectional) can't take a native kernel.
+
+    Args:
+        layer: a Keras recurrent layer or `Bidirectional` wrapper.
+
+    Returns:
+        A list of plain-words reasons; empty when the native kernel applies.
+
+    Example:
+
+    >>> ineligibility_reasons(rnn_zoo.layers.LSTM(8, unroll=True))
+    ['unroll=True']
+    """
+    if isinstance(layer, keras.layers.Bidirectional):
+        forward, backward = layer.forward_layer, layer.backward_layer
+        reasons = ineligibility_reasons(forward)
+        reasons += [r for r in ineligibility_reasons(backward) if r not in reasons]
+        if _cell_kind(forward) != _cell_kind(backward):
+            reasons.append("forward and backward layers are different cells")
+        elif forward.cell.units != backward.cell.units:
+            reasons.append("forward and backward layers differ in units")
+        if forward.go_backwards or not backward.go_backwards:
+            reasons.append("backward layer does not read backwards")
+        return reasons
+    kind = _cell_kind(layer)
+    if kind is None:
+        return [f"{type(layer).__name__} has no native kernel"]
+    cell = layer.cell
+    reasons = []
+    if keras.activations.serialize(cell.activation) != "tanh":
+        reasons.append("activation is not tanh")
+    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
+        reasons.append("recurrent_activation is not sigmoid")
+    if not cell.use_bias:
+        reasons.append("use_bias=False")
+    if cell.recurrent_dropout:
+        reasons.append("recurrent_dropout > 0")
+    if layer.unroll:
+        reasons.append("unroll=True")
+    if layer.stateful:
+        reasons.append("stateful=True")
+    if kind == "gru" and not cell.reset_after:
+        reasons.append("reset_after=False")
+    if layer.use_cudnn is False:
+        reasons.append("use_cudnn=False")
+    if layer.compute_dtype != layer.variable_dtype:
+        reasons.append("mixed precision")
+    return reasons
+
+
+def _torch_kernels():
+    if keras.backend.backend() != "torch":
+        return None
+    # Imported lazily: torch is an optional dependency of rnn_zoo.
+    from rnn_zoo import kernels_torch
+
+    return kernels_torch
 
 
 def native_lstm(layer, sequences, initial_state, mask, training=False):
-    """Run `layer` (an LSTM) with a native kernel, or return None."""
-    return None
+    """Run `layer` (an LSTM) with a native kernel, or return None.
+
+    Args:
+        layer: the `keras.layers.LSTM` whose `inner_loop` is running.
+        sequences: `[batch, time, features]`.
+        initial_state: `[h, c]`.
+        mask: boolean `[batch, time]` or None.
+        training: bool, applies the input dropout when True.
+
+    Returns:
+        `(last_output, outputs, [h, c])` exactly as `keras.backend.lstm`
+        (or Keras's generic loop) returns them, or None.
+    """
+    backend_kernels = _torch_kernels()
+    if backend_kernels is None or ineligibility_reasons(layer):
+        return None
+    return backend_kernels.recurrent(layer, "lstm", sequences, initial_state,
+                                     mask, training)
 
 
 def native_gru(layer, sequences, initial_state, mask, training=False):
-    """Run `layer` (a GRU) with a native kernel, or return None."""
-    return None
+    """Run `layer` (a GRU) with a native kernel, or return None.
+
+    Same contract as `native_lstm`, with states `[h]`.
+    """
+    backend_kernels = _torch_kernels()
+    if backend_kernels is None or ineligibility_reasons(layer):
+        return None
+    return backend_kernels.recurrent(layer, "gru", sequences, initial_state,
+                                     mask, training)
 
 
 def native_bidirectional(layer, sequences, initial_state, mask, training=None):
-    """Run a Bidirectional wrapper with a native kernel, or return None."""
-    return None
+    """Run a Bidirectional wrapper with one native kernel call, or return None.
+
+    Returns None (the wrapper then runs each direction, which still takes
+    `native_lstm`/`native_gru`) when the input dropout is active, because
+    each direction draws its own dropout mask in Keras.
+
+    Returns:
+        Exactly what `keras.layers.Bidirectional.call` returns, or None.
+    """
+    backend_kernels = _torch_kernels()
+    if backend_kernels is None or ineligibility_reasons(layer):
+        return None
+    forward, backward = layer.forward_layer, layer.backward_layer
+    if not (forward.built and backward.built):
+        return None
+    if training and (forward.cell.dropout or backward.cell.dropout):
+        return None
+    per_direction = 2 if _cell_kind(forward) == "lstm" else 1
+    if initial_state is not None and len(initial_state) != 2 * per_direction:
+        return None
+    return backend_kernels.bidirectional(layer, _cell_kind(forward), sequences,
+                                         initial_state, mask)
 
 
 def native_kernel_name(layer, masked=False):
-    """Plain-words name of the native kernel `layer` would take, or None."""
-    return None
+    """Plain-words name of the native kernel `layer` would take, or None.
+
+    Args:
+        layer: a recurrent layer or `Bidirectional` wrapper.
+        masked: whether it receives a mask (a right-padded mask runs as
+            packed sequences; any other mask falls back at run time).
+    """
+    if keras.backend.backend() != "torch" or ineligibility_reasons(layer):
+        return None
+    inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
+    name = _TORCH_NAME[_cell_kind(inner)]
+    if isinstance(layer, keras.layers.Bidirectional):
+        name += ", both directions in one call"
+    if masked:
+        name += ", packed sequences"
+    return name

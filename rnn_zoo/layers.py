@@ -101,7 +101,9 @@ class GRU(keras.layers.GRU):
     """Gated Recurrent Unit layer with cuDNN-friendly defaults.
 
     Same arguments as `keras.layers.GRU` (`reset_after=True` by default, the
-    cuDNN variant), plus `require_cudnn`.
+    cuDNN variant), plus `require_cudnn`. On the torch backend the forward
+    pass is routed to PyTorch's native GRU kernel when the configuration
+    allows it (see `rnn_zoo.kernels`).
 
     Args:
         units: int > 0, dimensionality of the output space.

@@ -1,0 +1,406 @@
+"""Milliseconds per training step on CPU: rnn-zoo vs plain Keras vs raw PyTorch.
+
+For LSTM, GRU and BiLSTM text classifiers (ids -> embedding -> recurrent
+layer -> softmax, Adam, sparse categorical cross-entropy) this measures, in
+one run so the ratios share the machine's conditions:
+
+* the zoo model (`rnn_zoo.build_text_classifier`) on tensorflow, jax, torch;
+* the same model hand-written in plain Keras (`keras.layers.Embedding` with
+  `mask_zero=True`, `keras.layers.LSTM`/`GRU`/`Bidirectional`, `Dense`);
+* the same model in raw PyTorch (`nn.Embedding`, `nn.LSTM`/`nn.GRU`,
+  `nn.Linear`, `torch.optim.Adam`), packing the batch when it is padded.
+
+The Keras backend is fixed at import, so each backend runs in its own
+subprocess (this script with `--worker`). Within a worker the zoo and the
+plain Keras model alternate repeat by repeat, so a burst of load from other
+processes hits both. Each repeat times `--steps` `fit` steps after a warm-up
+epoch; the table gives min / median / max over repeats, ratios use medians.
+
+Usage:
+
+    python benchmarks/train_speed.py            # full run, writes RESULTS.md
+    python benchmarks/train_speed.py --quick    # one size, few repeats
+    rnn-zoo bench                               # the quick run
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+BACKENDS = ("tensorflow", "jax", "torch")
+CELLS = {"lstm": ("lstm", False), "gru": ("gru", False), "bilstm": ("lstm", True)}
+# name -> (batch, steps, vocab, embedding, units, padded). "base" is the size
+# of shared/FACTS.md; "padded" has right-padded rows (lengths T/2..T), so the
+# mask matters; "small" is the --quick size.
+SIZES = {
+    "base": dict(batch=64, steps=50, vocab=5000, embedding=64, units=128, padded=False),
+    "padded": dict(batch=32, steps=60, vocab=5000, embedding=64, units=64, padded=True),
+    "small": dict(batch=32, steps=20, vocab=1000, embedding=32, units=32, padded=True),
+}
+TARGETS = {"zoo/keras": 1.02, "zoo torch/raw torch": 1.2, "best zoo/raw torch": 1.0}
+
+
+def make_batches(size, num_batches, seed=0):
+    """Token ids `[num_batches * batch, steps]` (0 = padding, right-padded) and labels."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = num_batches * size["batch"]
+    ids = rng.integers(2, size["vocab"], size=(rows, size["steps"]), dtype="int32")
+    if size["padded"]:
+        lengths = rng.integers(size["steps"] // 2, size["steps"] + 1, size=rows)
+        ids[np.arange(size["steps"])[None, :] >= lengths[:, None]] = 0
+    labels = rng.integers(0, 2, size=rows).astype("int32")
+    return ids, labels
+
+
+def replace_section(path, name, text):
+    """Write `text` between `<!-- name:start -->`/`<!-- name:end -->` in `path`.
+
+    Both benchmark scripts share benchmarks/RESULTS.md; each replaces only
+    its own section, so running one keeps the other's last figures.
+    """
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{text.rstrip()}\n{end}\n"
+    current = path.read_text() if path.exists() else "# rnn-zoo benchmark results\n\n"
+    if start in current and end in current:
+        before, rest = current.split(start, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
+        current = before + block + ("\n" + after if after else "")
+    else:
+        current = current.rstrip("\n") + "\n\n" + block
+    path.write_text(current)
+
+
+# ---------------------------------------------------------------- workers
+
+
+def plain_keras_model(cell, bidirectional, size):
+    import keras
+
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(size["vocab"], size["embedding"], mask_zero=True)(inputs)
+    layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    layer = layer_class(size["units"])
+    if bidirectional:
+        layer = keras.layers.Bidirectional(layer)
+    outputs = keras.layers.Dense(2, activation="softmax")(layer(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def zoo_model(cell, bidirectional, size):
+    import rnn_zoo
+
+    return rnn_zoo.build_text_classifier(
+        vocab_size=size["vocab"], num_classes=2, cell=cell, bidirectional=bidirectional,
+        units=size["units"], embedding_dim=size["embedding"],
+    )
+
+
+def time_keras(model, ids, labels, batch):
+    """Mean ms per step between the ends of the first and the last step.
+
+    Timing inside the epoch leaves out `fit`'s per-call setup (data adapter,
+    iterator: hundreds of ms on TensorFlow) that a long training run pays
+    once. Reading the loss at each step end forces JAX's asynchronous
+    dispatch to finish the step.
+    """
+    import keras
+
+    stamps = []
+
+    class StepTimer(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            float(logs["loss"])
+            stamps.append(time.perf_counter())
+
+    model.fit(ids, labels, batch_size=batch, epochs=1, shuffle=False, verbose=0,
+              callbacks=[StepTimer()])
+    return (stamps[-1] - stamps[0]) * 1000.0 / (len(stamps) - 1)
+
+
+def keras_worker(args):
+    """Zoo and plain Keras models on the backend this process was started with."""
+    import keras
+
+    results = []
+    for size_name in args.sizes:
+        size = SIZES[size_name]
+        ids, labels = make_batches(size, args.steps)
+        warm_ids, warm_labels = ids[: 2 * size["batch"]], labels[: 2 * size["batch"]]
+        for cell_name in args.cells:
+            cell, bidirectional = CELLS[cell_name]
+            models = {"zoo": zoo_model(cell, bidirectional, size),
+                      "keras": plain_keras_model(cell, bidirectional, size)}
+            for model in models.values():  # compile/trace outside the timing
+                model.fit(warm_ids, warm_labels, batch_size=size["batch"], verbose=0)
+            timings = {name: [] for name in models}
+            for _ in range(args.repeats):
+                for name, model in models.items():
+                    timings[name].append(time_keras(model, ids, labels, size["batch"]))
+            for name, values in timings.items():
+                results.append({"backend": keras.backend.backend(), "model": name,
+                                "cell": cell_name, "size": size_name, "ms": values})
+            print(f"  {keras.backend.backend():<10} {cell_name:<6} {size_name:<6} "
+                  + "  ".join(f"{n} {statistics.median(v):.1f} ms" for n, v in timings.items()),
+                  flush=True)
+            keras.backend.clear_session()
+    return results
+
+
+def raw_torch_worker(args):
+    """The same classifier in plain PyTorch, as a PyTorch user would write it."""
+    import torch
+    from torch import nn
+
+    class Classifier(nn.Module):
+        def __init__(self, cell, bidirectional, size):
+            super().__init__()
+            self.embedding = nn.Embedding(size["vocab"], size["embedding"], padding_idx=0)
+            rnn_class = nn.LSTM if cell == "lstm" else nn.GRU
+            self.rnn = rnn_class(size["embedding"], size["units"], batch_first=True,
+                                 bidirectional=bidirectional)
+            self.head = nn.Linear(size["units"] * (2 if bidirectional else 1), 2)
+            self.padded = size["padded"]
+
+        def forward(self, ids):
+            x = self.embedding(ids)
+            if self.padded:
+                lengths = (ids != 0).sum(dim=1).cpu()
+                x = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                      enforce_sorted=False)
+            _, hidden = self.rnn(x)
+            h = hidden[0] if isinstance(hidden, tuple) else hidden
+            features = torch.cat([h[0], h[1]], dim=-1) if self.rnn.bidirectional else h[0]
+            return self.head(features)
+
+    results = []
+    for size_name in args.sizes:
+        size = SIZES[size_name]
+        ids, labels = make_batches(size, args.steps)
+        ids, labels = torch.from_numpy(ids).long(), torch.from_numpy(labels).long()
+        batches = list(zip(ids.split(size["batch"]), labels.split(size["batch"])))
+        for cell_name in args.cells:
+            cell, bidirectional = CELLS[cell_name]
+            model = Classifier(cell, bidirectional, size)
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            loss_fn = nn.CrossEntropyLoss()
+
+            def epoch(batches):
+                for batch_ids, batch_labels in batches:
+                    optimizer.zero_grad()
+                    loss_fn(model(batch_ids), batch_labels).backward()
+                    optimizer.step()
+
+            epoch(batches[:2])
+            values = []
+            for _ in range(args.repeats):
+                # Same window as the Keras timer: steps 2..n.
+                epoch(batches[:1])
+                start = time.perf_counter()
+                epoch(batches[1:])
+                values.append((time.perf_counter() - start) * 1000.0 / (len(batches) - 1))
+            results.append({"backend": "torch", "model": "raw", "cell": cell_name,
+                            "size": size_name, "ms": values})
+            print(f"  raw torch  {cell_name:<6} {size_name:<6} raw {statistics.median(values):.1f} ms",
+                  flush=True)
+    return results
+
+
+# ------------------------------------------------------------ orchestration
+
+
+def machine_description():
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def library_versions():
+    versions = {}
+    for name in ("keras", "tensorflow", "jax", "torch"):
+        try:
+            versions[name] = __import__("importlib.metadata").metadata.version(name)
+        except Exception:  # not installed: the row just says so
+            versions[name] = "not installed"
+    return versions
+
+
+def load_average():
+    try:
+        return tuple(round(v, 2) for v in os.getloadavg())
+    except OSError:
+        return None
+
+
+def thread_environment(threads):
+    """Environment that caps every library at `threads` CPU threads (None: no cap)."""
+    if threads is None:
+        return {}
+    environment = {
+        "OMP_NUM_THREADS": str(threads),  # torch intra-op
+        "MKL_NUM_THREADS": str(threads),
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(threads),
+    }
+    if threads == 1:  # XLA:CPU has no thread-count flag, only on/off
+        environment["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                    + " --xla_cpu_multi_thread_eigen=false").strip()
+    return environment
+
+
+def run_worker(kind, args):
+    """Run one worker subprocess; returns its result rows."""
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "rows.json"
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", kind,
+                   "--json", str(output), "--repeats", str(args.repeats),
+                   *(["--threads", str(args.threads)] if args.threads else []),
+                   "--steps", str(args.steps), "--sizes", *args.sizes, "--cells", *args.cells]
+        environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        environment.update(thread_environment(args.threads))
+        environment["CUDA_VISIBLE_DEVICES"] = ""  # CPU numbers, even on a GPU host
+        if kind != "raw":
+            environment["KERAS_BACKEND"] = kind
+        completed = subprocess.run(command, env=environment, stdout=None,
+                                   stderr=subprocess.PIPE, text=True)
+        if completed.returncode != 0:
+            tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+            raise RuntimeError(f"{kind} worker failed (exit {completed.returncode}):\n{tail}")
+        return json.loads(output.read_text())
+
+
+def summarize(rows):
+    """Medians per (backend, model, cell, size) and the ratios the issue asks for."""
+    medians = {(r["backend"], r["model"], r["cell"], r["size"]): statistics.median(r["ms"])
+               for r in rows}
+    ratios = []
+    cases = sorted({(r["cell"], r["size"]) for r in rows}, key=lambda c: (c[1], c[0]))
+    for cell, size in cases:
+        raw = medians.get(("torch", "raw", cell, size))
+        zoo = {b: medians[(b, "zoo", cell, size)] for b in BACKENDS
+               if (b, "zoo", cell, size) in medians}
+        for backend, value in zoo.items():
+            keras_value = medians.get((backend, "keras", cell, size))
+            if keras_value:
+                ratios.append((cell, size, f"zoo/keras ({backend})", value / keras_value,
+                               TARGETS["zoo/keras"]))
+        if raw and "torch" in zoo:
+            ratios.append((cell, size, "zoo torch/raw torch", zoo["torch"] / raw,
+                           TARGETS["zoo torch/raw torch"]))
+        if raw and zoo:
+            best = min(zoo, key=zoo.get)
+            ratios.append((cell, size, f"best zoo ({best})/raw torch", zoo[best] / raw,
+                           TARGETS["best zoo/raw torch"]))
+    return ratios
+
+
+def render(rows, ratios, args, loads, seconds):
+    lines = [
+        "## Training speed on CPU (ms per training step)",
+        "",
+        f"Command: `{args.command_line}`  ",
+        f"Machine: {machine_description()}  ",
+        "Libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()) + "  ",
+        f"Load average (1/5/15 min) before: {loads[0]}, after: {loads[1]}. The machine is "
+        "shared with other developers, so absolute numbers are noisy; the zoo and "
+        "plain-Keras models alternate repeat by repeat and ratios use medians.  ",
+        f"Repeats: {args.repeats} x {args.steps} steps after a warm-up (timed from the end of "
+        f"step 1 to the end of step {args.steps}); threads per library: "
+        f"{args.threads or 'library default'}; wall time {seconds:.0f} s.",
+        "",
+        "Sizes: " + "; ".join(
+            f"{name} = batch {SIZES[name]['batch']}, T={SIZES[name]['steps']}, vocab "
+            f"{SIZES[name]['vocab']}, embedding {SIZES[name]['embedding']}, "
+            f"{SIZES[name]['units']} units, {'padded (lengths T/2..T)' if SIZES[name]['padded'] else 'no padding'}"
+            for name in args.sizes),
+        "",
+        "| cell | size | backend | model | min | median | max |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    order = {"zoo": 0, "keras": 1, "raw": 2}
+    for r in sorted(rows, key=lambda r: (r["size"], r["cell"], r["backend"], order[r["model"]])):
+        values = r["ms"]
+        lines.append(f"| {r['cell']} | {r['size']} | {r['backend']} | {r['model']} | "
+                     f"{min(values):.1f} | {statistics.median(values):.1f} | {max(values):.1f} |")
+    lines += ["", "| cell | size | ratio (medians) | value | target | met |", "|---|---|---|---|---|---|"]
+    for cell, size, name, value, target in ratios:
+        lines.append(f"| {cell} | {size} | {name} | {value:.2f} | <= {target} | "
+                     f"{'yes' if value <= target else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small size only, 3 repeats x 5 steps (a smoke run)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 7; 3 with --quick)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps per repeat (default 20; 5 with --quick)")
+    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=None)
+    parser.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=list(CELLS))
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS + ("raw",),
+                        default=list(BACKENDS) + ["raw"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for every library (default: each library's own "
+                        "default). 1 gives steadier numbers on a shared machine")
+    parser.add_argument("--output", default=str(HERE / "RESULTS.md"),
+                        help="markdown file whose training section is replaced ('-' to skip)")
+    parser.add_argument("--worker", choices=BACKENDS + ("raw",), help=argparse.SUPPRESS)
+    parser.add_argument("--json", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 7
+    if args.steps is None:
+        args.steps = 5 if args.quick else 20
+    if args.sizes is None:
+        args.sizes = ["small"] if args.quick else ["base", "padded"]
+    if args.repeats < 1 or args.steps < 3:
+        parser.error("--repeats must be >= 1 and --steps >= 3")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+
+    if args.worker:
+        rows = raw_torch_worker(args) if args.worker == "raw" else keras_worker(args)
+        Path(args.json).write_text(json.dumps(rows))
+        return 0
+
+    args.command_line = "python benchmarks/train_speed.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    print(f"machine: {machine_description()}; load average {load_average()}", flush=True)
+    started, load_before = time.perf_counter(), load_average()
+    rows = []
+    for kind in args.backends:
+        print(f"[{kind}] {len(args.sizes) * len(args.cells)} case(s), "
+              f"{args.repeats} repeats x {args.steps} steps", flush=True)
+        rows += run_worker(kind, args)
+    ratios = summarize(rows)
+    report = render(rows, ratios, args, (load_before, load_average()),
+                    time.perf_counter() - started)
+    print()
+    print(report)
+    if args.output != "-":
+        replace_section(Path(args.output), "train_speed", report)
+        print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

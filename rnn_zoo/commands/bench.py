@@ -1,0 +1,69 @@
+"""`rnn-zoo bench`: run the speed benchmarks (quick sizes unless --full).
+
+The benchmark scripts live in the source checkout's `benchmarks/` folder
+(they compare against plain Keras and raw PyTorch, which are not part of the
+package); this command runs them in subprocesses, one per Keras backend, and
+prints their tables and ratios.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPTS = {"train": "train_speed.py", "inference": "inference_latency.py"}
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "bench", help="measure training speed and batch-1 latency per backend",
+        description="Run benchmarks/train_speed.py and benchmarks/inference_latency.py "
+        "(small sizes by default) and print ms per step, spreads and ratios against "
+        "plain Keras and raw PyTorch measured in the same run.",
+    )
+    parser.add_argument("what", nargs="?", default="all", choices=("all", *SCRIPTS),
+                        help="which benchmark to run (default: all)")
+    parser.add_argument("--full", action="store_true",
+                        help="the full sizes and repeats (minutes to tens of minutes) "
+                        "instead of the quick smoke run")
+    parser.add_argument("--backends", nargs="+", choices=("tensorflow", "jax", "torch"),
+                        default=None, help="Keras backends to measure (default: all three)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads per library (1 is steadier on a shared machine)")
+    parser.add_argument("--output", default="-",
+                        help="markdown file to update with the results "
+                        "(default '-': print only; e.g. benchmarks/RESULTS.md)")
+    parser.set_defaults(func=run)
+
+
+def benchmarks_folder():
+    folder = Path(__file__).resolve().parents[2] / "benchmarks"
+    if not (folder / SCRIPTS["train"]).is_file():
+        raise FileNotFoundError(
+            f"benchmark scripts not found in {folder}: `rnn-zoo bench` runs from a "
+            "source checkout of rnn-zoo (the scripts are not part of the wheel)"
+        )
+    return folder
+
+
+def run(args):
+    from rnn_zoo.cli import UsageError
+
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    folder = benchmarks_folder()
+    names = list(SCRIPTS) if args.what == "all" else [args.what]
+    status = 0
+    for name in names:
+        command = [sys.executable, str(folder / SCRIPTS[name]), "--output", args.output]
+        if not args.full:
+            command.append("--quick")
+        if args.threads is not None:
+            command += ["--threads", str(args.threads)]
+        if args.backends:
+            backends = list(args.backends)
+            if name == "train":
+                backends.append("raw")  # the raw PyTorch baseline of the ratios
+            command += ["--backends", *backends]
+        print(f"rnn-zoo bench: running {' '.join(command[1:])}", flush=True)
+        status = max(status, subprocess.run(command).returncode)
+    return status

@@ -1,0 +1,325 @@
+"""PyTorch's native LSTM/GRU kernels for the zoo layers on the torch backend.
+
+Keras 3.15.1's torch backend calls `torch._VF.lstm`/`torch._VF.gru` only on
+CUDA and only without a mask (`keras/src/backend/torch/rnn.py`); on CPU it
+runs a Python loop over time steps, and any mask sends it to the even slower
+generic `backend.rnn` loop. Both run 2-4x slower than `torch.nn.LSTM` on the
+same CPU (see shared/FACTS.md). This module calls the same ATen kernels that
+`torch.nn.LSTM`/`torch.nn.GRU` use, on CPU and CUDA (where ATen picks cuDNN),
+with masks turned into packed sequences.
+
+The weights are the Keras variables themselves (transposed and, for the GRU,
+gate-reordered on the fly), so autograd flows into them and the saved layout
+is unchanged. Every function reproduces exactly what Keras's own path
+returns, masked steps included:
+
+* a masked step leaves the state unchanged; its output is the previous
+  output, or zeros when `zero_output_for_mask` is set (a `Bidirectional`
+  wrapper sets it to `return_sequences`, see `keras/src/layers/rnn/
+  bidirectional.py`); the output before any real step is zeros;
+* `go_backwards` returns outputs in processing (reversed) order, and padding
+  at the end of a row is read first, so it produces zeros and leaves the
+  state alone;
+* a fully masked row keeps its initial state and outputs zeros.
+
+Functions return None whenever they cannot reproduce Keras exactly (a mask
+that is not right-padded, symbolic "meta" tensors, tracing), and the caller
+falls back to Keras's path.
+"""
+
+import torch
+from keras import ops
+from torch.nn.utils import rnn as rnn_utils
+
+
+def _tensor(value, dtype=None):
+    tensor = ops.convert_to_tensor(value)
+    if dtype is not None and tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
+    return tensor
+
+
+def _runtime_ok(sequences):
+    """False for symbolic shape inference and for traced/compiled graphs.
+
+    Keras infers output shapes on the "meta" device, where the length checks
+    below (which read the mask's values) can't run; under tracing the same
+    reads would be baked into the graph.
+    """
+    if not isinstance(sequences, torch.Tensor) or sequences.device.type == "meta":
+        return False
+    if torch.jit.is_tracing():
+        return False
+    compiling = getattr(torch.compiler, "is_compiling", None)
+    return not (compiling is not None and compiling())
+
+
+def lengths_from_mask(mask, steps):
+    """Per-row lengths of a right-padded mask.
+
+    Returns:
+        `(lengths, status)`: `lengths` is an int64 tensor `[batch]` (on the
+        mask's device), status is "none" (no mask, or no padded step at all:
+        run unpacked), "packed", or "unsupported" (not right-padded).
+    """
+    if mask is None:
+        return None, "none"
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0]
+    mask = _tensor(mask).to(torch.bool)
+    lengths = mask.sum(dim=1)
+    positions = torch.arange(steps, device=mask.device)
+    right_padded = positions.unsqueeze(0) < lengths.unsqueeze(1)
+    if not torch.equal(right_padded, mask):
+        return None, "unsupported"
+    if bool((lengths == steps).all()):
+        return None, "none"
+    return lengths.to(torch.int64), "packed"
+
+
+def _reverse_valid_index(lengths, steps):
+    """Index `[batch, time]` that reverses each row's real steps in place."""
+    positions = torch.arange(steps, device=lengths.device).unsqueeze(0)
+    lengths = lengths.unsqueeze(1)
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)
+
+
+def _gather_time(values, index):
+    return torch.take_along_dim(values, index.unsqueeze(-1), dim=1)
+
+
+def lstm_params(cell, dtype):
+    """[w_ih, w_hh, b_ih, b_hh] for `torch._VF.lstm` from a Keras LSTMCell.
+
+    Keras and PyTorch share the gate order i, f, c(g), o; Keras has one bias
+    where PyTorch adds two, so b_hh is zeros.
+    """
+    kernel = _tensor(cell.kernel, dtype)
+    recurrent_kernel = _tensor(cell.recurrent_kernel, dtype)
+    bias = _tensor(cell.bias, dtype)
+    return [kernel.t().contiguous(), recurrent_kernel.t().contiguous(),
+            bias, torch.zeros_like(bias)]
+
+
+def gru_params(cell, dtype):
+    """[w_ih, w_hh, b_ih, b_hh] for `torch._VF.gru` from a Keras GRUCell.
+
+    Keras (reset_after=True) stores gates as z, r, h with bias `[2, 3U]`
+    (row 0 input bias, row 1 recurrent bias); PyTorch wants r, z, n with
+    b_ih and b_hh. The math is the same: n = tanh(W_in x + b_in +
+    r * (W_hn h + b_hn)), h' = z * h + (1 - z) * n.
+    """
+    def reorder(matrix):
+        z, r, h = torch.chunk(matrix, 3, dim=-1)
+        return torch.cat([r, z, h], dim=-1)
+
+    kernel = _tensor(cell.kernel, dtype)
+    recurrent_kernel = _tensor(cell.recurrent_kernel, dtype)
+    bias = _tensor(cell.bias, dtype)
+    return [reorder(kernel).t().contiguous(),
+            reorder(recurrent_kernel).t().contiguous(),
+            reorder(bias[0]), reorder(bias[1])]
+
+
+def _run(cell_kind, inputs, hx, params, lengths, bidirectional):
+    """One `torch._VF` call; outputs zero-padded `[batch, time, dirs*units]`.
+
+    `hx` is h (GRU) or (h, c) (LSTM), each `[dirs, batch, units]`. With
+    `lengths` (all >= 1) the input is packed exactly as `torch.nn.LSTM` does
+    it, so each row stops at its own length and h_n is its last real state.
+    """
+    function = torch._VF.lstm if cell_kind == "lstm" else torch._VF.gru
+    train = torch.is_grad_enabled()
+    if lengths is None:
+        result = function(inputs, hx, params, True, 1, 0.0, train,
+                          bidirectional, True)
+        return result[0], result[1:]
+    steps = inputs.shape[1]
+    packed = rnn_utils.pack_padded_sequence(
+        inputs, lengths.cpu(), batch_first=True, enforce_sorted=False
+    )
+    sorted_indices = packed.sorted_indices
+    if cell_kind == "lstm":
+        hx = tuple(state.index_select(1, sorted_indices) for state in hx)
+    else:
+        hx = hx.index_select(1, sorted_indices)
+    result = function(packed.data, packed.batch_sizes, hx, params, True, 1,
+                      0.0, train, bidirectional)
+    outputs = rnn_utils.PackedSequence(
+        result[0], packed.batch_sizes, sorted_indices, packed.unsorted_indices
+    )
+    outputs, _ = rnn_utils.pad_packed_sequence(
+        outputs, batch_first=True, total_length=steps
+    )
+    states = tuple(
+        state.index_select(1, packed.unsorted_indices) for state in result[1:]
+    )
+    return outputs, states
+
+
+def _apply_input_dropout(layer, sequences, training):
+    # Keras's fused path draws one dropout mask per sequence from the cell
+    # (`LSTM.inner_loop`), the same mask the generic loop reuses every step.
+    if training and layer.cell.dropout:
+        dropout_mask = layer.cell.get_dropout_mask(sequences[:, 0, :])
+        return sequences * dropout_mask.unsqueeze(1)
+    return sequences
+
+
+def _finish_direction(outputs, final_states, initial_states, lengths,
+                      go_backwards, zero_output_for_mask, reverse_index):
+    """Turn one direction's zero-padded kernel output into Keras's outputs.
+
+    Args:
+        outputs: `[batch, time, units]` in original time order, zeros at
+            padding (for `go_backwards`, still in the reversed-row order of
+            `reverse_index`).
+        final_states: tuple of `[batch, units]`.
+        initial_states: tuple of `[batch, units]`.
+        lengths: int64 `[batch]` (true lengths, may be 0) or None.
+
+    Returns:
+        `(last_output, outputs, states)` as Keras's loop returns them.
+    """
+    if lengths is None:
+        return outputs[:, -1], outputs, list(final_states)
+    steps = outputs.shape[1]
+    positions = torch.arange(steps, device=outputs.device).unsqueeze(0)
+    valid = (positions < lengths.unsqueeze(1)).unsqueeze(-1)
+    # Rows of length 0 ran one throw-away step (packing needs length >= 1).
+    outputs = torch.where(valid, outputs, torch.zeros_like(outputs))
+    empty = (lengths == 0).unsqueeze(-1)
+    states = [torch.where(empty, initial, final)
+              for initial, final in zip(initial_states, final_states)]
+    if go_backwards:
+        # Keras reads the padding first (state untouched, output zeros),
+        # then the real steps backwards; outputs come in processing order.
+        outputs = torch.flip(_gather_time(outputs, reverse_index), dims=[1])
+    elif not zero_output_for_mask:
+        # Masked steps repeat the previous output: after a row's last real
+        # step that is its final h (zeros for an empty row).
+        last_real = torch.where(empty, torch.zeros_like(states[0]), states[0])
+        outputs = torch.where(valid, outputs, last_real.unsqueeze(1))
+    return outputs[:, -1], outputs, states
+
+
+def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
+    """Keras's `(last_output, outputs, states)` for one LSTM/GRU layer, or None."""
+    if not _runtime_ok(sequences):
+        return None
+    steps = sequences.shape[1]
+    lengths, status = lengths_from_mask(mask, steps)
+    if status == "unsupported":
+        return None
+    cell = layer.cell
+    dtype = _tensor(cell.kernel).dtype
+    inputs = _apply_input_dropout(layer, _tensor(sequences, dtype), training)
+    if not isinstance(initial_state, (list, tuple)):
+        initial_state = [initial_state]
+    initial_states = tuple(_tensor(state, dtype) for state in initial_state)
+    if cell_kind == "gru":
+        initial_states = initial_states[:1]
+        params = gru_params(cell, dtype)
+        hx = initial_states[0].unsqueeze(0)
+    else:
+        params = lstm_params(cell, dtype)
+        hx = tuple(state.unsqueeze(0) for state in initial_states)
+
+    reverse_index = None
+    run_lengths = None
+    if lengths is not None:
+        run_lengths = lengths.clamp(min=1)
+        if layer.go_backwards:
+            reverse_index = _reverse_valid_index(lengths, steps)
+            inputs = _gather_time(inputs, reverse_index)
+    elif layer.go_backwards:
+        inputs = torch.flip(inputs, dims=[1])
+
+    outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
+                                 bidirectional=False)
+    final_states = tuple(state[0] for state in final_states)
+    last_output, outputs, states = _finish_direction(
+        outputs, final_states, initial_states, lengths, layer.go_backwards,
+        layer.zero_output_for_mask, reverse_index,
+    )
+    if not layer.return_sequences:
+        outputs = last_output.unsqueeze(1)
+    return last_output, outputs, states
+
+
+def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
+    """What `Bidirectional.call` returns, from one bidirectional kernel call."""
+    if not _runtime_ok(sequences):
+        return None
+    steps = sequences.shape[1]
+    lengths, status = lengths_from_mask(mask, steps)
+    if status == "unsupported":
+        return None
+    forward, backward = wrapper.forward_layer, wrapper.backward_layer
+    dtype = _tensor(forward.cell.kernel).dtype
+    inputs = _tensor(sequences, dtype)
+    batch = inputs.shape[0]
+    units = forward.cell.units
+    per_direction = 2 if cell_kind == "lstm" else 1
+    if initial_state is None:
+        zeros = torch.zeros((batch, units), dtype=dtype, device=inputs.device)
+        initial_states = [zeros] * (2 * per_direction)
+    else:
+        initial_states = [_tensor(state, dtype) for state in initial_state]
+    forward_initial = tuple(initial_states[:per_direction])
+    backward_initial = tuple(initial_states[per_direction:])
+
+    make_params = lstm_params if cell_kind == "lstm" else gru_params
+    params = make_params(forward.cell, dtype) + make_params(backward.cell, dtype)
+    stacked = tuple(torch.stack([f, b], dim=0)
+                    for f, b in zip(forward_initial, backward_initial))
+    hx = stacked if cell_kind == "lstm" else stacked[0]
+    run_lengths = None if lengths is None else lengths.clamp(min=1)
+    outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
+                                 bidirectional=True)
+
+    forward_last, forward_outputs, forward_states = _finish_direction(
+        outputs[..., :units], tuple(state[0] for state in final_states),
+        forward_initial, lengths, False, forward.zero_output_for_mask, None,
+    )
+    # PyTorch already returns the backward direction in original time
+    # order with zeros at padding: exactly Keras's backward outputs after
+    # `Bidirectional.call` flips them back. Its "last" output is at t=0.
+    backward_outputs = outputs[..., units:]
+    _, _, backward_states = _finish_direction(
+        backward_outputs, tuple(state[1] for state in final_states),
+        backward_initial, lengths, False, True, None,
+    )
+    if lengths is not None:
+        positions = torch.arange(steps, device=inputs.device).unsqueeze(0)
+        valid = (positions < lengths.unsqueeze(1)).unsqueeze(-1)
+        backward_outputs = torch.where(valid, backward_outputs,
+                                       torch.zeros_like(backward_outputs))
+    backward_last = backward_outputs[:, 0]
+
+    if wrapper.return_sequences:
+        y, y_rev = forward_outputs, backward_outputs
+    else:
+        y, y_rev = forward_last, backward_last
+    y = ops.cast(y, wrapper.compute_dtype)
+    y_rev = ops.cast(y_rev, wrapper.compute_dtype)
+    output = merge(y, y_rev, wrapper.merge_mode)
+    if wrapper.return_state:
+        states = tuple(forward_states) + tuple(backward_states)
+        if wrapper.merge_mode is None:
+            return output + states
+        return (output,) + states
+    return output
+
+
+def merge(y, y_rev, merge_mode):
+    """`Bidirectional`'s merge of the two directions (same rule as Keras)."""
+    if merge_mode == "concat":
+        return torch.cat([y, y_rev], dim=-1)
+    if merge_mode == "sum":
+        return y + y_rev
+    if merge_mode == "ave":
+        return (y + y_rev) / 2
+    if merge_mode == "mul":
+        return y * y_rev
+    return (y, y_rev)

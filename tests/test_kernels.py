@@ -1,0 +1,148 @@
+"""The native recurrent kernels (rnn_zoo.kernels) give Keras's exact results.
+
+Every layer configuration is built twice with the same weights: with the
+zoo's default (`use_cudnn="auto"`, which takes the native kernel where there
+is one) and with `use_cudnn=False`, which forces Keras's generic per-step
+loop. Outputs (padding positions included) and the gradients of a weighted
+sum of every output, with respect to the weights and the inputs, must agree
+within 1e-5.
+
+Multi-backend: on torch the native kernels run (the test asserts it) and
+both outputs and gradients are compared. On tensorflow and jax, which have
+no native kernel (see benchmarks/README.md), the hook must decline so the
+zoo layers run Keras's own code; comparing there would compare one code
+path with itself.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from rnn_zoo import kernels
+from rnn_zoo import layers
+
+BATCH, STEPS, FEATURES, UNITS = 4, 6, 3, 5
+# Right-padded lengths, as RightAlignPadding produces them; 0 is a row that
+# is all padding (its state must stay the initial one, its outputs zeros).
+LENGTHS = np.array([6, 3, 0, 1])
+
+# (name, keyword arguments of the recurrent layer, wrapped in Bidirectional?)
+CONFIGURATIONS = [
+    ("last", {}, False),
+    ("sequence_dropout", {"return_sequences": True, "dropout": 0.25, "seed": 7}, False),
+    ("backwards_sequence_states",
+     {"return_sequences": True, "go_backwards": True, "return_state": True}, False),
+    ("bi_last_states", {"return_state": True}, True),
+    ("bi_sequence", {"return_sequences": True}, True),
+]
+
+
+def _layer(cell, kwargs, bidirectional, use_cudnn):
+    layer = layers.recurrent_layer(cell, UNITS, use_cudnn=use_cudnn, **kwargs)
+    return layers.Bidirectional(layer) if bidirectional else layer
+
+
+def _weighted_sum(outputs, loss_weights):
+    return sum(ops.sum(out * ops.convert_to_tensor(w))
+               for out, w in zip(outputs, loss_weights))
+
+
+def _flat(result):
+    return list(result) if isinstance(result, (list, tuple)) else [result]
+
+
+def _outputs_and_gradients(layer, x, mask, loss_weights):
+    """Outputs of `layer(x, mask, training=True)` and d(loss)/d(weights, x).
+
+    Torch autograd: the only backend with a native kernel (see module doc).
+    """
+    import torch
+
+    x = torch.tensor(x, requires_grad=True)
+    outputs = _flat(layer(x, mask=None if mask is None else torch.tensor(mask),
+                          training=True))
+    _weighted_sum(outputs, loss_weights).backward()
+    gradients = [v.value.grad for v in layer.trainable_variables] + [x.grad]
+    return ([ops.convert_to_numpy(o) for o in outputs],
+            [ops.convert_to_numpy(g) for g in gradients])
+
+
+def _hook_result(layer, x, mask):
+    """What the zoo's kernel hook returns for `layer` on this backend."""
+    if isinstance(layer, keras.layers.Bidirectional):
+        return kernels.native_bidirectional(layer, x, None, mask, training=True)
+    states = layer.get_initial_state(batch_size=x.shape[0])
+    hook = kernels.native_lstm if isinstance(layer, keras.layers.LSTM) else kernels.native_gru
+    return hook(layer, x, states, mask, training=True)
+
+
+@pytest.mark.multi_backend
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_native_kernel_matches_keras_outputs_and_gradients(cell, masked, rng, backend):
+    x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    mask = (np.arange(STEPS)[None, :] < LENGTHS[:, None]) if masked else None
+    for name, kwargs, bidirectional in CONFIGURATIONS:
+        native = _layer(cell, kwargs, bidirectional, use_cudnn="auto")
+        generic = _layer(cell, kwargs, bidirectional, use_cudnn=False)
+        native.build((BATCH, STEPS, FEATURES))
+        generic.build((BATCH, STEPS, FEATURES))
+        # Non-zero biases, so a gate-order or bias-row mix-up can't hide.
+        weights = [w + rng.normal(scale=0.3, size=w.shape).astype("float32")
+                   for w in native.get_weights()]
+        native.set_weights(weights)
+        generic.set_weights(weights)
+        has_native_kernel = kernels.native_kernel_name(native, masked=masked) is not None
+        assert has_native_kernel == (backend == "torch"), name
+        if not has_native_kernel:
+            # The hook must decline, so the layer runs exactly Keras's code.
+            assert _hook_result(native, ops.convert_to_tensor(x), mask) is None, name
+            continue
+        # Output shapes from a third copy: calling either layer would advance
+        # its dropout seed and the two would draw different masks.
+        shapes = _layer(cell, kwargs, bidirectional, "auto").compute_output_shape(
+            (BATCH, STEPS, FEATURES))
+        shapes = [shapes] if isinstance(shapes[0], int) else shapes
+        loss_weights = [rng.normal(size=s).astype("float32") for s in shapes]
+
+        ours = _outputs_and_gradients(native, x, mask, loss_weights)
+        theirs = _outputs_and_gradients(generic, x, mask, loss_weights)
+        for kind, mine, reference in zip(("output", "gradient"), ours, theirs):
+            assert len(mine) == len(reference), (name, kind)
+            for a, b in zip(mine, reference):
+                np.testing.assert_allclose(a, b, atol=1e-5, rtol=0,
+                                           err_msg=f"{cell} {name} {kind}")
+
+
+@pytest.mark.multi_backend
+def test_mask_that_is_not_right_padded_falls_back_to_keras(rng):
+    # A hole in the middle of a row can't be a packed sequence: the kernel
+    # must hand back to Keras's loop, which skips the hole.
+    x = rng.normal(size=(2, STEPS, FEATURES)).astype("float32")
+    mask = np.ones((2, STEPS), dtype=bool)
+    mask[0, 2] = False
+    native = layers.LSTM(UNITS, return_sequences=True)
+    generic = layers.LSTM(UNITS, return_sequences=True, use_cudnn=False)
+    native.build(x.shape)
+    generic.build(x.shape)
+    generic.set_weights(native.get_weights())
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(native(ops.convert_to_tensor(x), mask=ops.convert_to_tensor(mask))),
+        ops.convert_to_numpy(generic(ops.convert_to_tensor(x), mask=ops.convert_to_tensor(mask))),
+        atol=1e-6, rtol=0,
+    )
+
+
+def test_ineligible_configurations_name_their_reason():
+    # Backend-independent: the eligibility rule reads only the configuration.
+    assert kernels.ineligibility_reasons(layers.LSTM(4)) == []
+    assert kernels.ineligibility_reasons(layers.GRU(4, reset_after=False)) == [
+        "reset_after=False"
+    ]
+    assert kernels.ineligibility_reasons(layers.LSTM(4, recurrent_dropout=0.1)) == [
+        "recurrent_dropout > 0"
+    ]
+    assert "use_cudnn=False" in kernels.ineligibility_reasons(
+        layers.Bidirectional(layers.GRU(4, use_cudnn=False))
+    )
