@@ -26,29 +26,59 @@ from rnn_zoo.validation import check_positive_int
 CELLS = ("lstm", "gru", "simple_rnn")
 
 
-def _validate_common(layer_name, units, dropout, recurrent_dropout):
-    check_positive_int(units, "units", where=layer_name)
-    check_fraction(dropout, "dropout", where=layer_name)
-    check_fraction(recurrent_dropout, "recurrent_dropout", where=layer_name)
+class _ZooRecurrent:
+    """What the zoo's LSTM, GRU and SimpleRNN add to their Keras parents.
 
+    A mixin placed before the Keras class in the bases, so `super()` reaches
+    the Keras layer: argument validation, `require_cudnn`, the native-kernel
+    hook (`rnn_zoo.kernels`) and the extra config entry live in one place.
+    """
 
-def _check_required_cudnn(layer):
-    """Raise when `require_cudnn=True` and the fused kernel is unreachable."""
-    if not layer.require_cudnn:
-        return
-    # Imported here: cudnn.py imports this module for isinstance checks.
-    from rnn_zoo.cudnn import blocking_reasons
+    # Name of the `rnn_zoo.kernels` function to try before Keras's own loop,
+    # looked up at call time; None for cells with no native kernel.
+    native_kernel = None
 
-    reasons = blocking_reasons(layer, masked=False)
-    if reasons:
-        raise ValueError(
-            f"Layer '{layer.name}' was built with require_cudnn=True, but it "
-            "cannot use the cuDNN kernel: " + "; ".join(reasons) + "."
-        )
+    def __init__(self, units, dropout=0.0, recurrent_dropout=0.0,
+                 require_cudnn=False, **kwargs):
+        where = type(self).__name__
+        check_positive_int(units, "units", where=where)
+        check_fraction(dropout, "dropout", where=where)
+        check_fraction(recurrent_dropout, "recurrent_dropout", where=where)
+        super().__init__(units, dropout=dropout,
+                         recurrent_dropout=recurrent_dropout, **kwargs)
+        self.require_cudnn = bool(require_cudnn)
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if self.require_cudnn:
+            # Imported here: cudnn.py imports this module for isinstance checks.
+            from rnn_zoo.cudnn import blocking_reasons
+
+            reasons = blocking_reasons(self, masked=False)
+            if reasons:
+                raise ValueError(
+                    f"Layer '{self.name}' was built with require_cudnn=True, but "
+                    "it cannot use the cuDNN kernel: " + "; ".join(reasons) + "."
+                )
+        super().build(sequences_shape, initial_state_shape)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if self.native_kernel is not None:
+            fast = getattr(kernels, self.native_kernel)(
+                self, sequences, initial_state, mask, training=training
+            )
+            if fast is not None:
+                return fast
+        return super().inner_loop(sequences, initial_state, mask,
+                                  training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config["require_cudnn"] = self.require_cudnn
+        return config
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
-class LSTM(keras.layers.LSTM):
+class LSTM(_ZooRecurrent, keras.layers.LSTM):
     """Long Short-Term Memory layer with cuDNN-friendly defaults.
 
     Same arguments as `keras.layers.LSTM`, plus `require_cudnn`. On the torch
@@ -71,33 +101,11 @@ class LSTM(keras.layers.LSTM):
     (2, 5, 8)
     """
 
-    def __init__(self, units, dropout=0.0, recurrent_dropout=0.0,
-                 require_cudnn=False, **kwargs):
-        _validate_common("LSTM", units, dropout, recurrent_dropout)
-        super().__init__(units, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, **kwargs)
-        self.require_cudnn = bool(require_cudnn)
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        _check_required_cudnn(self)
-        super().build(sequences_shape, initial_state_shape)
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        fast = kernels.native_lstm(self, sequences, initial_state, mask,
-                                   training=training)
-        if fast is not None:
-            return fast
-        return super().inner_loop(sequences, initial_state, mask,
-                                  training=training)
-
-    def get_config(self):
-        config = super().get_config()
-        config["require_cudnn"] = self.require_cudnn
-        return config
+    native_kernel = "native_lstm"
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
-class GRU(keras.layers.GRU):
+class GRU(_ZooRecurrent, keras.layers.GRU):
     """Gated Recurrent Unit layer with cuDNN-friendly defaults.
 
     Same arguments as `keras.layers.GRU` (`reset_after=True` by default, the
@@ -120,33 +128,11 @@ class GRU(keras.layers.GRU):
     (2, 8)
     """
 
-    def __init__(self, units, dropout=0.0, recurrent_dropout=0.0,
-                 require_cudnn=False, **kwargs):
-        _validate_common("GRU", units, dropout, recurrent_dropout)
-        super().__init__(units, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, **kwargs)
-        self.require_cudnn = bool(require_cudnn)
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        _check_required_cudnn(self)
-        super().build(sequences_shape, initial_state_shape)
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        fast = kernels.native_gru(self, sequences, initial_state, mask,
-                                  training=training)
-        if fast is not None:
-            return fast
-        return super().inner_loop(sequences, initial_state, mask,
-                                  training=training)
-
-    def get_config(self):
-        config = super().get_config()
-        config["require_cudnn"] = self.require_cudnn
-        return config
+    native_kernel = "native_gru"
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
-class SimpleRNN(keras.layers.SimpleRNN):
+class SimpleRNN(_ZooRecurrent, keras.layers.SimpleRNN):
     """Fully connected (tanh) recurrent layer, the ungated baseline.
 
     Keras has no cuDNN kernel for it: `require_cudnn=True` always raises.
@@ -164,22 +150,6 @@ class SimpleRNN(keras.layers.SimpleRNN):
     >>> layer(np.zeros((2, 5, 3), "float32")).shape
     (2, 8)
     """
-
-    def __init__(self, units, dropout=0.0, recurrent_dropout=0.0,
-                 require_cudnn=False, **kwargs):
-        _validate_common("SimpleRNN", units, dropout, recurrent_dropout)
-        super().__init__(units, dropout=dropout,
-                         recurrent_dropout=recurrent_dropout, **kwargs)
-        self.require_cudnn = bool(require_cudnn)
-
-    def build(self, sequences_shape, initial_state_shape=None):
-        _check_required_cudnn(self)
-        super().build(sequences_shape, initial_state_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config["require_cudnn"] = self.require_cudnn
-        return config
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
