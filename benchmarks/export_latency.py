@@ -1,20 +1,25 @@
 """TFLite latency and size: rnn_zoo's export vs Keras 3's own `model.export`.
 
 Both files are run by the same LiteRT interpreter, 1 thread, batch 1, the
-median of repeated `invoke`s, in the same process; the ratio is what
-matters (absolute numbers move with the machine and its load).
+median of repeated `invoke`s, in the same process, Keras and rnn_zoo
+alternating over several rounds; the ratio (median of the per-round ratios)
+is what matters (absolute numbers move with the machine and its load).
 
 Reproduce:
 
-    KERAS_BACKEND=tensorflow python benchmarks/export_latency.py [--repeats 50]
+    KERAS_BACKEND=tensorflow python benchmarks/export_latency.py [--repeats 50] [--rounds 5]
 
-Targets: fused LSTM <= 0.5x Keras's own export latency in float32;
+Targets: fused LSTM <= 0.5x Keras's own export latency in float32; GRU and
+SimpleRNN (a builtin WHILE loop: TFLite has no fused GRU op) <= 1.0x;
 dynamic-range int8 <= 0.3x the float32 file size.
 """
 
 import argparse
+import contextlib
+import io
 import os
 import platform
+import statistics
 import sys
 import tempfile
 
@@ -30,7 +35,8 @@ from rnn_zoo.export.tflite import export_tflite  # noqa: E402
 
 SIZES = ({"steps": 100, "features": 64, "units": 128},
          {"steps": 20, "features": 16, "units": 32})
-CELLS = (("lstm", False, "LSTM"), ("gru", False, "GRU"), ("lstm", True, "BiLSTM"))
+CELLS = (("lstm", False, "LSTM"), ("gru", False, "GRU"), ("simple_rnn", False, "SimpleRNN"),
+         ("lstm", True, "BiLSTM"), ("gru", True, "BiGRU"))
 
 
 def _model(cell, bidirectional, size):
@@ -40,17 +46,39 @@ def _model(cell, bidirectional, size):
 
 
 def _keras_export(model, path, size):
-    model.export(path, format="litert", input_signature=[
-        keras.InputSpec(shape=(1, size["steps"], size["features"]), dtype="float32")])
+    # Keras prints "Saved artifact at ..." to stdout: keep the table clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.export(path, format="litert", input_signature=[
+            keras.InputSpec(shape=(1, size["steps"], size["features"]), dtype="float32")])
+
+
+def _paired_latency(baseline, candidate, rounds, repeats):
+    """Median latencies of two (interpreter, inputs) pairs, measured in
+    alternating rounds so that a load swing on a shared machine hits both.
+
+    Returns:
+        `(baseline_ms, candidate_ms, ratio)`: medians over the rounds of each
+        round's median, and the median of the per-round ratios.
+    """
+    baseline_ms, candidate_ms = [], []
+    for _ in range(rounds):
+        baseline_ms.append(verify.median_latency_ms(*baseline, repeats=repeats))
+        candidate_ms.append(verify.median_latency_ms(*candidate, repeats=repeats))
+    ratios = [c / b for b, c in zip(baseline_ms, candidate_ms)]
+    return (statistics.median(baseline_ms), statistics.median(candidate_ms),
+            statistics.median(ratios))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=50,
+                        help="timed invokes per round (default 50)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating Keras / rnn_zoo rounds per row (default 5)")
     args = parser.parse_args()
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print("# command: KERAS_BACKEND=tensorflow python benchmarks/export_latency.py "
-          f"--repeats {args.repeats}")
+          f"--repeats {args.repeats} --rounds {args.rounds}")
     rng = np.random.default_rng(0)
     workdir = tempfile.mkdtemp(prefix="rnn_zoo_bench_")
     print("\n| model | T | D | U | Keras export ms | rnn_zoo ms | ratio | "
@@ -67,14 +95,14 @@ def main():
             _keras_export(model, theirs, size)
             keras_interpreter = verify.load_interpreter(theirs)
             input_name = verify.signature_details(keras_interpreter)["inputs"][0]["name"]
-            keras_ms = verify.median_latency_ms(keras_interpreter, {input_name: x},
-                                                repeats=args.repeats)
-            zoo_ms = verify.median_latency_ms(verify.load_interpreter(ours),
-                                              {"features": x}, repeats=args.repeats)
+            keras_ms, zoo_ms, ratio = _paired_latency(
+                (keras_interpreter, {input_name: x}),
+                (verify.load_interpreter(ours), {"features": x}),
+                rounds=args.rounds, repeats=args.repeats)
             kernel = [op for op in report.ops
                       if op in ("UNIDIRECTIONAL_SEQUENCE_LSTM", "WHILE")]
             print(f"| {label} | {size['steps']} | {size['features']} | {size['units']} | "
-                  f"{keras_ms:.3f} | {zoo_ms:.3f} | {zoo_ms / keras_ms:.2f}x | "
+                  f"{keras_ms:.3f} | {zoo_ms:.3f} | {ratio:.2f}x | "
                   f"{','.join(kernel)} (diff {report.max_abs_diff:.1e}) |", flush=True)
 
     size = SIZES[0]

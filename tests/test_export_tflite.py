@@ -86,7 +86,7 @@ def test_bidirectional_simple_rnn_tagger_matches_keras(tmp_path, rng):
     assert "WHILE" in report.ops and "REVERSE_SEQUENCE" in report.ops
 
 
-@pytest.mark.parametrize("cell", ["lstm"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
 def test_padded_input_predicts_like_keras_on_unpadded(cell, tmp_path, rng):
     classifier = rnn_zoo.build_text_classifier(vocab_size=VOCAB, cell=cell,
                                                bidirectional=True, embedding_dim=4, **TINY)
@@ -105,6 +105,62 @@ def test_padded_input_predicts_like_keras_on_unpadded(cell, tmp_path, rng):
         if value.ndim == 3:
             value = value[:, real]
         np.testing.assert_allclose(value, expected, atol=1e-5)
+
+
+def _while_bodies(path):
+    """Op names of each `WHILE` loop body in a `.tflite` file."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    with open(path, "rb") as stream:
+        model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(stream.read(), 0))
+    names = {value: name for name, value in vars(schema.BuiltinOperator).items()
+             if not name.startswith("_")}
+
+    def op_name(op):
+        code = model.operatorCodes[op.opcodeIndex]
+        return names[max(code.builtinCode, code.deprecatedBuiltinCode)]
+
+    loops = [op for subgraph in model.subgraphs for op in subgraph.operators
+             if op_name(op) == "WHILE"]
+    return [[op_name(body_op)
+             for body_op in model.subgraphs[loop.builtinOptions.bodySubgraphIndex].operators]
+            for loop in loops]
+
+
+def test_gru_and_simple_rnn_loops_keep_static_shapes_and_match_keras(tmp_path, rng):
+    # Every GRU / SimpleRNN variant the exporter accepts, stacked: the
+    # WHILE body must hold only ops whose output shape follows from the
+    # loop inputs' shapes (SLICE / STRIDED_SLICE / CONCATENATION at the step
+    # index made TFLite reallocate the body every step, 3-9x slower than
+    # Keras's own export) and the input projection must sit before the loop.
+    inputs = keras.Input(shape=(None, 3), name="features")
+    x = rnn_zoo.layers.RightAlignPadding()(inputs)
+    x = keras.layers.Masking()(x)
+    x = keras.layers.GRU(5, reset_after=False, return_sequences=True)(x)
+    x = keras.layers.GRU(4, use_bias=False, return_sequences=True)(x)
+    x = keras.layers.SimpleRNN(4, activation="relu", return_sequences=True)(x)
+    x = keras.layers.SimpleRNN(5, go_backwards=True)(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    data = _rows_with_padding_anywhere(model, rng)
+    path = tmp_path / "model.tflite"
+    report = export_tflite(model, path, verification_data=data)
+    assert report.max_abs_diff <= 1e-5, report
+    assert not verify.flex_ops(report.ops)
+
+    bodies = _while_bodies(path)
+    assert [body.count("FULLY_CONNECTED") for body in bodies] == [2, 1, 1, 1]
+    assert [body.count("DYNAMIC_UPDATE_SLICE") for body in bodies] == [1, 1, 1, 0]
+    for body in bodies:
+        assert not {"SLICE", "STRIDED_SLICE", "CONCATENATION", "RESHAPE"} & set(body), body
+
+    # One interpreter, unpadded rows of changing lengths: the loop's
+    # buffers follow each new input shape.
+    interpreter = verify.load_interpreter(path)
+    for steps in (MAX_STEPS, 2, 1, MAX_STEPS - 1):
+        row = rng.normal(size=(1, steps, 3)).astype("float32")
+        got = verify.run_signature(interpreter, {"features": row})
+        (value,) = got.values()
+        np.testing.assert_allclose(value, np.asarray(model(row)), atol=1e-5)
 
 
 def test_hostile_ids_read_as_oov_inside_the_graph(tmp_path):
@@ -133,15 +189,16 @@ def test_repeated_calls_are_stateless(tmp_path, rng):
     np.testing.assert_allclose(got, np.asarray(model(second)), atol=1e-5)
 
 
-def test_fixed_batch_runs_rows_with_their_own_padding(tmp_path, rng):
-    model = rnn_zoo.build_text_classifier(vocab_size=VOCAB, bidirectional=True,
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_fixed_batch_runs_rows_with_their_own_padding(cell, tmp_path, rng):
+    model = rnn_zoo.build_text_classifier(vocab_size=VOCAB, cell=cell, bidirectional=True,
                                           embedding_dim=4, **TINY)
     data = _rows_with_padding_anywhere(model, rng, rows=4)
     report = export_tflite(model, tmp_path / "model.tflite", batch_size=2,
                            verification_data=data)
     assert report.inputs[0]["shape"] == [2, -1]
     assert report.max_abs_diff <= 1e-5
-    assert FUSED_LSTM in report.ops
+    assert (FUSED_LSTM if cell == "lstm" else "WHILE") in report.ops
 
 
 # Documented tolerances for quantized files (max |TFLite - Keras| on the

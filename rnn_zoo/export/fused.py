@@ -16,7 +16,9 @@ Three pieces, used by `rnn_zoo.export.tflite` (whole sequences) and
   (with `go_backwards=True`: `REVERSE_V2` + the fused op);
 * `loop_sequence`: a builtin `WHILE` loop for GRU / SimpleRNN (TFLite has no
   fused GRU opcode) with the input projection of every step hoisted into one
-  matmul before the loop, so the loop body holds only the recurrent matmul.
+  matmul before the loop, only static-shape ops in the body (so TFLite runs
+  it without reallocating per step) and only the real steps run; 0.5-0.75x
+  the latency of Keras 3's own export (benchmarks/export_latency.py).
 
 All functions expect batch 1 (`[1, time, features]`): the fused op needs a
 static batch, and the exporter runs each row of a fixed batch separately.
@@ -338,9 +340,10 @@ def loop_sequence(inputs, weights, length=None, return_sequences=True):
     """Run any cell over the first `length` steps of `inputs` as one builtin
     `WHILE` loop.
 
-    Why it looks like this (measured against Keras's own
-    `model.export(format="litert")`, whose GRU loop ran 3-6x faster than
-    this exporter's first `TensorArray` loop):
+    Why it looks like this (this exporter's first loop, a `TensorArray`
+    written at every step, ran 1.6-16x slower than Keras's own
+    `model.export(format="litert")` loop; this one runs 0.5-0.75x its
+    latency, benchmarks/export_latency.py):
 
     * TFLite's `WHILE` kernel (tensorflow/lite/kernels/while.cc) takes a
       static path only when every tensor in the body has a shape known from

@@ -14,10 +14,11 @@ Padding, exactly as Keras defines it, at a static batch of one row:
 * `RightAlignPadding` appends one padding step (so an empty or all-padding
   row still has a step to run), compacts the real steps to the front with
   `WHERE` + `GATHER`, and records the row's real length n;
-* recurrent layers run over the whole aligned row: trailing padding can't
-  change the outputs at the real steps before it, and the backward
-  direction reverses only the real steps (`REVERSE_SEQUENCE`), so no kernel
-  needs a mask. The last output is read at step n - 1 (zeros when n = 0,
+* the fused LSTM kernel runs over the whole aligned row (trailing padding
+  can't change the outputs at the real steps before it); the `WHILE` loop
+  of GRU / SimpleRNN stops after the n real steps. The backward direction
+  reverses only the real steps (`REVERSE_SEQUENCE`), so no kernel needs a
+  mask. The last output is the one after step n - 1 (zeros when n = 0,
   like Keras's masked loop), and the outputs at the padding steps are
   rebuilt as Keras's CPU loop leaves them: the last real output repeated
   (`zero_output_for_mask=False`, a plain layer) or zeros (inside
