@@ -1,0 +1,226 @@
+"""`rnn-zoo train`: train a zoo model on a CSV / JSONL text file or an NPZ file.
+
+Text files (CSV with a header, or JSON Lines) train a text classifier:
+`rnn_zoo.text.TextVectorizer` builds the vocabulary from the training texts.
+NPZ files (see `rnn_zoo.data.readers.read_sequences_npz`) train a sequence
+classifier when they hold `labels`, a sequence regressor when they hold
+`targets`.
+
+Written to `--output-dir`: `model.keras` (the best epoch's model, loadable
+with `rnn_zoo.load_model`), `vocab.txt` + `text_vectorizer.json` (text),
+`labels.txt` (classification), `metrics.json`, and `run/` with the
+checkpoints, `training_state.json` and TensorBoard logs. Running the same
+command again resumes an interrupted run (`--no-resume` starts over).
+"""
+
+import argparse
+import json
+import os
+
+from rnn_zoo.cli import UsageError
+
+TEXT_EXTENSIONS = (".csv", ".jsonl")
+NUMERIC_EXTENSIONS = (".npz",)
+TEXT_TASKS = ("text_classifier", "bag_of_embeddings")
+NUMERIC_TASKS = ("sequence_classifier", "sequence_regressor")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "train", help="train a model on a CSV/JSONL text file or an NPZ file",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", help="training data: .csv, .jsonl or .npz")
+    parser.add_argument("--output-dir", "-o", required=True,
+                        help="folder for the model, vocabulary, labels and checkpoints")
+    parser.add_argument("--validation", help="validation file (same format as DATA)")
+    parser.add_argument("--validation-split", type=float, default=0.1,
+                        help="share of DATA held out for validation when --validation "
+                        "is not given (default 0.1; 0 disables)")
+    parser.add_argument("--test", help="test file, evaluated once at the end")
+    model = parser.add_argument_group("model (the same words as the Python factories)")
+    model.add_argument("--model", help="preset name from `rnn-zoo list` (default: "
+                       "lstm_text_classifier for text, lstm_sequence_classifier or "
+                       "lstm_forecaster for NPZ)")
+    model.add_argument("--cell", choices=("lstm", "gru", "simple_rnn"))
+    model.add_argument("--units", type=int)
+    model.add_argument("--depth", type=int)
+    model.add_argument("--bidirectional", action="store_true", default=None)
+    model.add_argument("--dropout", type=float)
+    model.add_argument("--pooling", choices=("last", "mean", "max", "attention"))
+    model.add_argument("--embedding-dim", type=int)
+    model.add_argument("--learning-rate", type=float)
+    fit = parser.add_argument_group("training")
+    fit.add_argument("--epochs", type=int, default=20)
+    fit.add_argument("--batch-size", type=int, default=32)
+    fit.add_argument("--patience", type=int, default=5,
+                     help="early-stopping patience in epochs (default 5)")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--no-resume", action="store_true",
+                     help="start from epoch 0 even if a previous run can be resumed")
+    fit.add_argument("--no-tensorboard", action="store_true")
+    text = parser.add_argument_group("text files")
+    text.add_argument("--text-column", default="text", help="CSV column / JSONL key")
+    text.add_argument("--label-column", default="label", help="CSV column / JSONL key")
+    text.add_argument("--max-tokens", type=int, default=20000,
+                      help="largest vocabulary (default 20000)")
+    text.add_argument("--max-length", type=int, default=None,
+                      help="truncate texts to this many tokens (default: no limit)")
+    parser.set_defaults(func=run)
+
+
+def _kind(path):
+    extension = os.path.splitext(path)[1].lower()
+    if extension in TEXT_EXTENSIONS:
+        return "text"
+    if extension in NUMERIC_EXTENSIONS:
+        return "numeric"
+    raise UsageError(f"{path}: unsupported file type {extension!r}; expected one of "
+                     f"{TEXT_EXTENSIONS + NUMERIC_EXTENSIONS}.")
+
+
+def _read(path, kind, args, labels=None):
+    from rnn_zoo.data import readers
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file.")
+    if kind == "numeric":
+        return readers.read_sequences_npz(path)
+    if path.lower().endswith(".csv"):
+        return readers.read_text_csv(path, text_column=args.text_column,
+                                     label_column=args.label_column, labels=labels)
+    return readers.read_text_jsonl(path, text_key=args.text_column,
+                                   label_key=args.label_column, labels=labels)
+
+
+def _overrides(args):
+    names = ("cell", "units", "depth", "bidirectional", "dropout", "pooling",
+             "embedding_dim", "learning_rate")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _build(args, kind, data, vocab_size=None):
+    import inspect
+
+    import rnn_zoo
+    from rnn_zoo.factories import FACTORIES
+
+    regression = kind == "numeric" and data.labels is None
+    default = ("lstm_text_classifier" if kind == "text" else
+               "lstm_forecaster" if regression else "lstm_sequence_classifier")
+    name = args.model or default
+    preset = rnn_zoo.describe_model(name)
+    allowed = TEXT_TASKS if kind == "text" else (
+        ("sequence_regressor",) if regression else ("sequence_classifier",))
+    if preset["task"] not in allowed:
+        raise UsageError(f"--model {name} is a {preset['task']}; this data needs one of "
+                         f"{allowed}.")
+    overrides = _overrides(args)
+    if kind == "text":
+        overrides.update(vocab_size=vocab_size, num_classes=len(data.class_names))
+    elif regression:
+        targets = data.targets
+        overrides.update(num_features=int(data.x.shape[-1]),
+                         output_dim=1 if targets.ndim == 1 else int(targets.shape[1]))
+    else:
+        overrides.update(num_features=int(data.x.shape[-1]),
+                         num_classes=len(data.class_names) or int(data.labels.max()) + 1)
+    parameters = inspect.signature(FACTORIES[preset["task"]]).parameters
+    unknown = sorted(set(overrides) - set(parameters))
+    if unknown:
+        raise UsageError(f"--model {name} ({preset['task']}) takes no "
+                         + ", ".join("--" + u.replace("_", "-") for u in unknown) + ".")
+    return rnn_zoo.build_model(name, **overrides)
+
+
+def _arrays(data, kind, vectorizer):
+    if kind == "text":
+        return vectorizer(data.texts), data.labels
+    if data.labels is None and data.targets is None:
+        raise UsageError("the NPZ file holds neither `labels` nor `targets`: nothing to "
+                         "learn.")
+    return data.x, (data.labels if data.labels is not None else data.targets)
+
+
+def run(args):
+    import numpy as np
+
+    kind = _kind(args.data)
+    if not 0.0 <= args.validation_split < 1.0:
+        raise UsageError(f"--validation-split must be in [0, 1); got {args.validation_split}.")
+    for option in ("epochs", "batch_size", "patience", "max_tokens"):
+        if getattr(args, option) < 1:
+            raise UsageError(f"--{option.replace('_', '-')} must be >= 1.")
+    import keras
+
+    from rnn_zoo import train as train_lib
+
+    keras.utils.set_random_seed(args.seed)
+    print(f"reading {args.data}", flush=True)
+    data = _read(args.data, kind, args)
+    class_names = list(getattr(data, "class_names", ()) or ())
+    label_set = class_names or None
+    validation = (_read(args.validation, kind, args, labels=label_set)
+                  if args.validation else None)
+    test = _read(args.test, kind, args, labels=label_set) if args.test else None
+    if validation is None and args.validation_split > 0 and len(data) >= 10:
+        order = np.random.default_rng(args.seed).permutation(len(data))
+        held = max(1, int(round(len(data) * args.validation_split)))
+        validation, data = data.select(order[:held]), data.select(order[held:])
+
+    vectorizer = None
+    if kind == "text":
+        from rnn_zoo.text import TextVectorizer
+
+        vectorizer = TextVectorizer(max_length=args.max_length)
+        vectorizer.adapt(data.texts, max_tokens=args.max_tokens)
+    model = _build(args, kind, data,
+                   vocab_size=vectorizer.vocabulary_size if vectorizer else None)
+    print(f"model {model.name}: {model.count_params():,} parameters; "
+          f"{len(data)} training, {len(validation) if validation else 0} validation "
+          "examples", flush=True)
+
+    os.makedirs(args.output_dir, exist_ok=True)
+    result = train_lib.train(
+        model, _arrays(data, kind, vectorizer),
+        validation_data=_arrays(validation, kind, vectorizer) if validation else None,
+        test_data=_arrays(test, kind, vectorizer) if test else None,
+        epochs=args.epochs, batch_size=args.batch_size,
+        output_dir=os.path.join(args.output_dir, "run"),
+        early_stopping_patience=args.patience, resume=not args.no_resume,
+        tensorboard=not args.no_tensorboard, verbose=2)
+
+    model_path = os.path.join(args.output_dir, "model.keras")
+    train_lib.save_checkpoint(model, model_path)
+    written = [model_path]
+    if vectorizer is not None:
+        vectorizer.save(args.output_dir)
+        written += [os.path.join(args.output_dir, n) for n in ("vocab.txt",
+                                                               "text_vectorizer.json")]
+    if class_names:
+        labels_path = os.path.join(args.output_dir, "labels.txt")
+        with open(labels_path, "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{name}\n" for name in class_names))
+        written.append(labels_path)
+    metrics = {"best_epoch": result.best_epoch, "epochs_completed": result.epochs_completed,
+               "resumed_from_epoch": result.initial_epoch,
+               "stopped_early": result.stopped_early, "monitor": result.monitor,
+               "history": result.history, "test": result.test_metrics}
+    metrics_path = os.path.join(args.output_dir, "metrics.json")
+    with open(metrics_path, "w", encoding="utf-8") as handle:
+        json.dump(metrics, handle, indent=1)
+    written.append(metrics_path)
+    if result.initial_epoch:
+        print(f"resumed from epoch {result.initial_epoch}")
+    best = {name: values[result.best_epoch - 1] for name, values in result.history.items()
+            } if result.best_epoch else {}
+    print(f"best epoch {result.best_epoch}: " + ", ".join(
+        f"{name} {value:.4f}" for name, value in sorted(best.items())))
+    if result.test_metrics:
+        print("test: " + ", ".join(f"{name} {value:.4f}"
+                                   for name, value in sorted(result.test_metrics.items())))
+    for path in written:
+        print(f"wrote {path}")
+    if result.log_dir:
+        print(f"TensorBoard logs: tensorboard --logdir {result.log_dir}")
+    return 0

@@ -1,0 +1,416 @@
+"""Fit a model with a progress bar, early stopping, checkpoints and resume.
+
+`train()` wraps `keras.Model.fit` with what a long run on a shared machine
+needs:
+
+* early stopping on the validation loss (or the training loss without
+  validation data), restoring the best weights at the end;
+* checkpoints after every epoch in `output_dir/checkpoints/`: the last epoch
+  (model, weights and optimizer state) and the best epoch, each a `.keras`
+  file written to a temporary name and moved into place with `os.replace`,
+  so a kill mid-write never leaves a half-written checkpoint under the real
+  name;
+* a `training_state.json` beside them (also written atomically, after the
+  checkpoint it names) holding the completed epoch count, the history so
+  far, the early-stopping counters and each checkpoint's SHA-256, so that a
+  checkpoint is verified before it is loaded and a corrupt one is ignored
+  with a warning that names it;
+* resume: calling `train()` again with the same `output_dir` continues from
+  the last completed epoch (`initial_epoch`), with the optimizer's moments
+  and step counter restored;
+* TensorBoard logs in `output_dir/logs/` (`keras.callbacks.TensorBoard`
+  writes through `tf.summary`, so it works on the JAX and torch backends as
+  long as TensorFlow is installed, which rnn-zoo requires; only the graph
+  and profiling are TF-only and are switched off).
+
+It runs on every Keras backend.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+
+from rnn_zoo.validation import check_positive_int
+
+STATE_FILE = "training_state.json"
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = "last.keras"
+BEST_CHECKPOINT = "best.keras"
+LOG_DIR = "logs"
+_STATE_VERSION = 1
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train()` did.
+
+    Attributes:
+        history: dict from metric name ("loss", "val_loss", "accuracy", ...)
+            to one float per completed epoch, including epochs run before a
+            resume.
+        test_metrics: dict from metric name to float on `test_data`, or None.
+        best_checkpoint: path of the best epoch's `.keras` file, or None
+            without `output_dir`.
+        last_checkpoint: path of the last completed epoch's `.keras` file,
+            or None without `output_dir`.
+        best_epoch: 1-based epoch whose weights the model holds at the end
+            (the best one under `monitor`), or None if no epoch ran.
+        initial_epoch: number of epochs already completed when this call
+            started (> 0 after a resume).
+        epochs_completed: number of epochs completed in total.
+        stopped_early: True when early stopping ended the run.
+        monitor: the metric that early stopping and "best" refer to.
+        log_dir: TensorBoard log folder, or None.
+    """
+
+    history: dict
+    test_metrics: dict | None
+    best_checkpoint: str | None
+    last_checkpoint: str | None
+    best_epoch: int | None
+    initial_epoch: int
+    epochs_completed: int
+    stopped_early: bool
+    monitor: str
+    log_dir: str | None = None
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(path, write):
+    """Call `write(temp_path)`, then move the result onto `path` atomically.
+
+    The temporary file sits in the same folder (same file system), so
+    `os.replace` is an atomic rename: readers see the old file or the new
+    one, never a partial one.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    stem, extension = os.path.splitext(os.path.basename(path))
+    # Keras insists on the real extension (".keras"), so keep it on the temp name.
+    handle, temp_path = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{extension}",
+                                         dir=folder)
+    os.close(handle)
+    try:
+        write(temp_path)
+        with open(temp_path, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+
+
+def save_checkpoint(model, path):
+    """Save `model` (with optimizer state) to a `.keras` file atomically.
+
+    Args:
+        model: a `keras.Model`.
+        path: destination, ending in ".keras".
+
+    Returns:
+        The SHA-256 hex digest of the written file.
+
+    Example:
+
+    >>> digest = rnn_zoo.train.save_checkpoint(model, "run/checkpoints/last.keras")
+    """
+    _atomic_write_bytes(path, lambda temp: model.save(temp))
+    return _sha256(path)
+
+
+def _write_json_atomic(path, payload):
+    def write(temp):
+        with open(temp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=1)
+
+    _atomic_write_bytes(path, write)
+
+
+def restore_checkpoint(model, path, expected_sha256=None):
+    """Load weights and optimizer state from a checkpoint into `model`.
+
+    The file is verified first (its SHA-256 against `expected_sha256` when
+    given, then Keras's own reading of the archive). A checkpoint that fails
+    either check is not loaded: a warning names it and False is returned.
+
+    Args:
+        model: the built, compiled `keras.Model` the checkpoint came from.
+        path: a `.keras` file written by `save_checkpoint`.
+        expected_sha256: hex digest recorded when it was written, or None.
+
+    Returns:
+        True if the weights (and optimizer state) were restored.
+
+    Example:
+
+    >>> rnn_zoo.train.restore_checkpoint(model, "run/checkpoints/best.keras")
+    True
+    """
+    if not os.path.exists(path):
+        warnings.warn(f"Ignoring missing checkpoint {path}.", stacklevel=2)
+        return False
+    if expected_sha256 is not None and _sha256(path) != expected_sha256:
+        warnings.warn(
+            f"Ignoring corrupt checkpoint {path}: its SHA-256 does not match the "
+            "one recorded when it was written.", stacklevel=2)
+        return False
+    # Build the optimizer's slots so Keras restores its moments and step
+    # counter instead of skipping them (an unbuilt optimizer has no variables).
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    backup = [np.array(v) for v in model.variables]
+    optimizer_backup = ([np.array(v) for v in optimizer.variables]
+                        if optimizer is not None else [])
+    try:
+        model.load_weights(path)
+    except Exception as error:  # noqa: BLE001 - any read failure means "corrupt"
+        for variable, value in zip(model.variables, backup):
+            variable.assign(value)
+        if optimizer is not None:
+            for variable, value in zip(optimizer.variables, optimizer_backup):
+                variable.assign(value)
+        warnings.warn(f"Ignoring corrupt checkpoint {path}: {type(error).__name__}: "
+                      f"{error}", stacklevel=2)
+        return False
+    return True
+
+
+def _monitor_mode(monitor):
+    lowered = monitor.lower()
+    return "max" if ("acc" in lowered or "auc" in lowered) else "min"
+
+
+def _improved(value, best, mode):
+    if value is None or math.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value < best if mode == "min" else value > best
+
+
+class _CheckpointAndStop(keras.callbacks.Callback):
+    """Per-epoch bookkeeping: history, best epoch, checkpoints, early stopping.
+
+    One callback instead of Keras's ModelCheckpoint + EarlyStopping because
+    the early-stopping counters and the best weights must survive a resume,
+    and Keras's callbacks keep them only in memory.
+    """
+
+    def __init__(self, state, monitor, patience, output_dir):
+        super().__init__()
+        self.state = state
+        self.monitor = monitor
+        self.mode = _monitor_mode(monitor)
+        self.patience = patience
+        self.output_dir = output_dir
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        for name, value in logs.items():
+            self.state["history"].setdefault(name, []).append(float(value))
+        self.state["epochs_completed"] = epoch + 1
+        value = logs.get(self.monitor)
+        value = None if value is None else float(value)
+        improved = _improved(value, self.state["best_value"], self.state["mode"])
+        if improved:
+            self.state["best_value"] = value
+            self.state["best_epoch"] = epoch + 1
+            self.state["wait"] = 0
+        else:
+            self.state["wait"] += 1
+        if self.output_dir is not None:
+            folder = os.path.join(self.output_dir, CHECKPOINT_DIR)
+            if improved:
+                self.state["best_sha256"] = save_checkpoint(
+                    self.model, os.path.join(folder, BEST_CHECKPOINT))
+            self.state["last_sha256"] = save_checkpoint(
+                self.model, os.path.join(folder, LAST_CHECKPOINT))
+        elif improved:
+            self.best_weights = self.model.get_weights()
+        if self.patience is not None and self.state["wait"] >= self.patience:
+            self.state["stopped_early"] = True
+            self.model.stop_training = True
+        if self.output_dir is not None:
+            # Written after the checkpoints it describes: a kill in between
+            # leaves the previous (consistent) state and checkpoints in place.
+            _write_json_atomic(os.path.join(self.output_dir, STATE_FILE), self.state)
+
+
+def _fresh_state(monitor):
+    return {"version": _STATE_VERSION, "epochs_completed": 0, "history": {},
+            "monitor": monitor, "mode": _monitor_mode(monitor), "best_value": None,
+            "best_epoch": None, "wait": 0, "stopped_early": False,
+            "best_sha256": None, "last_sha256": None}
+
+
+def _load_state(output_dir, monitor, model):
+    """The saved state if it and its last checkpoint are usable, else None."""
+    path = os.path.join(output_dir, STATE_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            state = json.load(handle)
+        if state.get("version") != _STATE_VERSION or state["monitor"] != monitor:
+            raise ValueError(f"written for monitor={state.get('monitor')!r}, "
+                             f"version {state.get('version')!r}")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        warnings.warn(f"Ignoring training state {path} ({error}); starting from "
+                      "epoch 0.", stacklevel=3)
+        return None
+    last = os.path.join(output_dir, CHECKPOINT_DIR, LAST_CHECKPOINT)
+    if not restore_checkpoint(model, last, state.get("last_sha256")):
+        warnings.warn(f"Could not resume from {last}; starting from epoch 0.",
+                      stacklevel=3)
+        return None
+    return state
+
+
+def _remove_stale_temporaries(folder):
+    """Delete temp files a killed run left behind (never under a real name)."""
+    for name in os.listdir(folder):
+        if name.startswith(".") and ".tmp" in name:
+            os.remove(os.path.join(folder, name))
+
+
+def _as_fit_arguments(data, name):
+    """(x, y, sample_weight) for a tuple, or (data, None, None) for a dataset."""
+    if data is None:
+        return None, None, None
+    if isinstance(data, (tuple, list)):
+        if len(data) not in (2, 3):
+            raise ValueError(
+                f"Invalid value received for argument `{name}`. Expected (x, y), "
+                f"(x, y, sample_weight) or a dataset. Received a {type(data).__name__} "
+                f"of length {len(data)}.")
+        x, y = data[0], data[1]
+        weights = data[2] if len(data) == 3 else None
+        return x, y, weights
+    return data, None, None
+
+
+def train(model, train_data, validation_data=None, test_data=None, epochs=20,
+          batch_size=32, output_dir=None, early_stopping_patience=5, monitor=None,
+          resume=True, tensorboard=True, callbacks=None, verbose="auto"):
+    """Fit a compiled model with early stopping, checkpoints and resume.
+
+    Args:
+        model: a compiled `keras.Model` (every rnn-zoo factory compiles by
+            default).
+        train_data: `(x, y)`, `(x, y, sample_weight)` or anything
+            `keras.Model.fit` accepts as `x` (a `tf.data.Dataset`, a
+            `keras.utils.PyDataset`).
+        validation_data: same forms, or None.
+        test_data: same forms, or None; evaluated once at the end with the
+            restored best weights.
+        epochs: int > 0, total epochs (including those done before a resume),
+            default 20.
+        batch_size: int > 0, default 32 (ignored for datasets).
+        output_dir: folder for checkpoints, `training_state.json` and
+            TensorBoard logs, or None to keep everything in memory (no
+            resume, no logs).
+        early_stopping_patience: int > 0 or None (never stop early), default
+            5: stop after this many epochs without improvement of `monitor`.
+        monitor: metric name, default "val_loss" with validation data and
+            "loss" without. Names with "acc" or "auc" are maximised.
+        resume: bool, default True: continue from `output_dir`'s last
+            completed epoch when its state and checkpoint verify. False
+            starts from epoch 0 and overwrites them.
+        tensorboard: bool, default True: write TensorBoard logs to
+            `output_dir/logs` (needs `output_dir`).
+        callbacks: extra `keras.callbacks.Callback` objects, or None.
+        verbose: passed to `fit`: "auto" (progress bar), 0, 1 or 2.
+
+    Returns:
+        A `TrainResult`. The model holds the best epoch's weights.
+
+    Example:
+
+    >>> model = rnn_zoo.build_text_classifier(vocab_size=100, units=8)
+    >>> result = rnn_zoo.train.train(model, (x, y), validation_data=(xv, yv),
+    ...                              epochs=10, output_dir="runs/negation")
+    >>> result.history["val_accuracy"][-1], result.best_checkpoint
+    """
+    epochs = check_positive_int(epochs, "epochs", where="train")
+    batch_size = check_positive_int(batch_size, "batch_size", where="train")
+    if early_stopping_patience is not None:
+        early_stopping_patience = check_positive_int(
+            early_stopping_patience, "early_stopping_patience", where="train")
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+        raise ValueError("train: the model is not compiled. Call model.compile(...) "
+                         "first, or build it with compile_model=True.")
+    x, y, sample_weight = _as_fit_arguments(train_data, "train_data")
+    validation = validation_data
+    if isinstance(validation_data, list):
+        validation = tuple(validation_data)
+    monitor = monitor or ("val_loss" if validation_data is not None else "loss")
+
+    state = None
+    if output_dir is not None:
+        output_dir = os.fspath(output_dir)
+        os.makedirs(os.path.join(output_dir, CHECKPOINT_DIR), exist_ok=True)
+        _remove_stale_temporaries(os.path.join(output_dir, CHECKPOINT_DIR))
+        _remove_stale_temporaries(output_dir)
+        if resume:
+            state = _load_state(output_dir, monitor, model)
+    state = state or _fresh_state(monitor)
+    initial_epoch = int(state["epochs_completed"])
+
+    bookkeeping = _CheckpointAndStop(state, monitor, early_stopping_patience, output_dir)
+    all_callbacks = [bookkeeping] + list(callbacks or [])
+    log_dir = None
+    if tensorboard and output_dir is not None:
+        log_dir = os.path.join(output_dir, LOG_DIR)
+        # write_graph and profiling are TF-only in Keras 3; scalars work everywhere.
+        all_callbacks.append(keras.callbacks.TensorBoard(
+            log_dir=log_dir, write_graph=False, profile_batch=0))
+
+    finished = state["stopped_early"] or initial_epoch >= epochs
+    if not finished:
+        fit_batch_size = batch_size if y is not None else None
+        model.fit(x, y, sample_weight=sample_weight, batch_size=fit_batch_size,
+                  epochs=epochs, initial_epoch=initial_epoch,
+                  validation_data=validation, callbacks=all_callbacks,
+                  verbose=verbose)
+
+    best_checkpoint = last_checkpoint = None
+    if output_dir is not None:
+        folder = os.path.join(output_dir, CHECKPOINT_DIR)
+        last_checkpoint = os.path.join(folder, LAST_CHECKPOINT)
+        best_checkpoint = os.path.join(folder, BEST_CHECKPOINT)
+        if state["best_epoch"] is not None and state["best_epoch"] != state["epochs_completed"]:
+            restore_checkpoint(model, best_checkpoint, state.get("best_sha256"))
+        if state["best_epoch"] is None:
+            best_checkpoint = None
+    elif bookkeeping.best_weights is not None:
+        model.set_weights(bookkeeping.best_weights)
+
+    test_metrics = None
+    if test_data is not None:
+        tx, ty, tw = _as_fit_arguments(test_data, "test_data")
+        test_metrics = model.evaluate(tx, ty, sample_weight=tw,
+                                      batch_size=batch_size if ty is not None else None,
+                                      return_dict=True, verbose=0)
+        test_metrics = {name: float(value) for name, value in test_metrics.items()}
+
+    return TrainResult(history=state["history"], test_metrics=test_metrics,
+                       best_checkpoint=best_checkpoint, last_checkpoint=last_checkpoint,
+                       best_epoch=state["best_epoch"], initial_epoch=initial_epoch,
+                       epochs_completed=int(state["epochs_completed"]),
+                       stopped_early=bool(state["stopped_early"]), monitor=monitor,
+                       log_dir=log_dir)

@@ -1,0 +1,122 @@
+"""The essay's claims, as target tests: each trains real (small) models.
+
+* A bag-of-embeddings DNN cannot see word order, so on sentences whose words
+  are the same under both labels ("not good ... bad" vs "good ... not bad")
+  it stays near chance, while LSTM, GRU and BiLSTM read the negation.
+* A tag decided by a later word needs the bidirectional RNN.
+* Gated RNNs classify JapaneseVowels (published LSTM-FCN: 0.99).
+
+Unmarked, so they run on TensorFlow only: the claims are backend-independent
+math, and per-backend parity of the layers, the training loop and the gate
+recomputation is tested elsewhere (test_masking, test_train, test_inspect).
+Seeds are fixed (tests/conftest.py); the thresholds leave wide margins over
+what these settings measured (see examples/README.md).
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import rnn_zoo
+from rnn_zoo.data.generators import future_context_tagging
+from rnn_zoo.data.generators import negation_sentiment
+from rnn_zoo.text import TextVectorizer
+from rnn_zoo.train import train
+
+
+def _fit(model, x, y, epochs, batch_size=32):
+    train(model, (x, y), epochs=epochs, batch_size=batch_size,
+          early_stopping_patience=None, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def negation():
+    train_data = negation_sentiment(1000, seed=0)
+    test_data = negation_sentiment(500, seed=1)
+    vectorizer = TextVectorizer()
+    vectorizer.adapt(train_data.texts)
+    return (vectorizer.vocabulary_size, vectorizer(train_data.texts), train_data.labels,
+            vectorizer(test_data.texts), test_data)
+
+
+def _negated_accuracy(model, negation):
+    _, _, _, test_ids, test_data = negation
+    predictions = model.predict(test_ids, verbose=0, batch_size=500).argmax(-1)
+    return float((predictions == test_data.labels)[test_data.negated].mean())
+
+
+def test_bag_of_embeddings_is_near_chance_on_negated_sentences(negation):
+    vocab_size, x, y, _, _ = negation
+    model = rnn_zoo.build_bag_of_embeddings(vocab_size, embedding_dim=16, hidden_units=16,
+                                            learning_rate=1e-2)
+    _fit(model, x, y, epochs=8)
+    assert _negated_accuracy(model, negation) <= 0.75
+
+
+@pytest.mark.parametrize("cell,bidirectional", [("lstm", False), ("gru", False),
+                                                ("lstm", True)])
+def test_recurrent_models_read_the_negation(negation, cell, bidirectional):
+    vocab_size, x, y, _, _ = negation
+    model = rnn_zoo.build_text_classifier(vocab_size, cell=cell, bidirectional=bidirectional,
+                                          units=8, embedding_dim=8, learning_rate=2e-2)
+    _fit(model, x, y, epochs=4)
+    assert _negated_accuracy(model, negation) >= 0.97
+
+
+@pytest.fixture(scope="module")
+def tagging():
+    train_data = future_context_tagging(1000, seed=0)
+    test_data = future_context_tagging(500, seed=1)
+    vectorizer = TextVectorizer()
+    vectorizer.adapt(train_data.texts)
+    x = vectorizer(train_data.texts)
+    return (vectorizer.vocabulary_size, len(train_data.tag_names), x,
+            train_data.tags[:, : x.shape[1]], vectorizer(test_data.texts), test_data)
+
+
+def _dependent_accuracy(model, tagging):
+    *_, test_ids, test_data = tagging
+    predictions = model.predict(test_ids, verbose=0, batch_size=500).argmax(-1)
+    width = predictions.shape[1]
+    correct = predictions == test_data.tags[:, :width]
+    return float(correct[test_data.dependent[:, :width]].mean())
+
+
+@pytest.mark.parametrize("bidirectional,check", [
+    (True, lambda accuracy: accuracy >= 0.95),
+    (False, lambda accuracy: accuracy <= 0.70),  # chance is 0.5: the cue comes later
+])
+def test_only_the_bidirectional_tagger_sees_the_later_word(tagging, bidirectional, check):
+    vocab_size, num_tags, x, y, _, _ = tagging
+    model = rnn_zoo.build_sequence_tagger(vocab_size, num_tags, bidirectional=bidirectional,
+                                          units=16, embedding_dim=16, learning_rate=1e-2)
+    _fit(model, x, y, epochs=7)
+    accuracy = _dependent_accuracy(model, tagging)
+    assert check(accuracy), accuracy
+
+
+@pytest.fixture(scope="module")
+def japanese_vowels():
+    from rnn_zoo.data.datasets import load_japanese_vowels
+
+    train_data = load_japanese_vowels(split="train")
+    test_data = load_japanese_vowels(split="test")
+    real = train_data.x[train_data.mask]
+    mean, std = real.mean(axis=0), real.std(axis=0)
+
+    def standardize(data):
+        x = (data.x - mean) / std
+        x[~data.mask] = 0.0  # padding stays the mask value
+        return x
+
+    return standardize(train_data), train_data.labels, standardize(test_data), test_data.labels
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_rnns_classify_japanese_vowels(japanese_vowels, cell):
+    x, y, test_x, test_y = japanese_vowels
+    model = rnn_zoo.build_sequence_classifier(12, 9, cell=cell, units=32, learning_rate=1e-2)
+    _fit(model, x, y, epochs=8)
+    accuracy = float((model.predict(test_x, verbose=0).argmax(-1) == test_y).mean())
+    assert accuracy >= 0.95, accuracy
