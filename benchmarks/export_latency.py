@@ -9,6 +9,10 @@ Reproduce:
 
     KERAS_BACKEND=tensorflow python benchmarks/export_latency.py [--repeats 50] [--rounds 5]
 
+A second table splits the LSTM T=100 row: rnn_zoo's fused export, the same
+model with its LSTM as rnn_zoo's static-shape WHILE loop, and the bare fused
+kernel (the composite function alone), on a full row and a half-padded one.
+
 Targets: fused LSTM <= 0.5x Keras's own export latency in float32; GRU and
 SimpleRNN (a builtin WHILE loop: TFLite has no fused GRU op) <= 1.0x;
 dynamic-range int8 <= 0.3x the float32 file size.
@@ -30,8 +34,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import rnn_zoo  # noqa: E402
+from rnn_zoo.export import fused  # noqa: E402
 from rnn_zoo.export import verify  # noqa: E402
+from rnn_zoo.export.graph import ModelGraph  # noqa: E402
+from rnn_zoo.export.tflite import convert_functions  # noqa: E402
 from rnn_zoo.export.tflite import export_tflite  # noqa: E402
+from rnn_zoo.export.tflite import write_atomically  # noqa: E402
 
 SIZES = ({"steps": 100, "features": 64, "units": 128},
          {"steps": 20, "features": 16, "units": 32})
@@ -69,6 +77,71 @@ def _paired_latency(baseline, candidate, rounds, repeats):
             statistics.median(ratios))
 
 
+def _bare_fused_lstm(model, path, size):
+    """Just the composite LSTM function (no padding, no reset step): what
+    the fused kernel alone costs."""
+    import tensorflow as tf
+
+    layer = next(layer for layer in model.layers if isinstance(layer, keras.layers.LSTM))
+    weights = fused.CellWeights(layer)
+    function = fused._composite_lstm(go_backwards=False)
+    spec = tf.TensorSpec([1, None, size["features"]], tf.float32, name="features")
+
+    @tf.function(input_signature=[spec], autograph=False)
+    def serve(inputs):
+        zeros = tf.zeros([1, weights.units])
+        outputs = function(inputs, zeros, zeros, tf.constant(weights.kernel),
+                           tf.constant(weights.recurrent_kernel),
+                           tf.constant(weights.input_bias))
+        return {"sequence": outputs[1]}
+
+    write_atomically(path, convert_functions({"serving_default": serve}))
+
+
+def _loop_lstm(model, path):
+    """The same model with its LSTM as rnn_zoo's static-shape WHILE loop."""
+    import tensorflow as tf
+
+    graph = ModelGraph(model, sequence_fn=fused.loop_sequence)
+
+    @tf.function(input_signature=[graph.input_spec(1)], autograph=False)
+    def serve(inputs):
+        return graph.batch(inputs, 1)
+
+    write_atomically(path, convert_functions({"serving_default": serve}))
+
+
+def _lstm_kernel_table(size, workdir, rng, args):
+    """Where the LSTM time goes: rnn_zoo's fused export vs its WHILE loop vs
+    the bare fused kernel, each paired with Keras's export, on a full row
+    and on a row that is half padding."""
+    model = _model("lstm", False, size)
+    paths = {name: os.path.join(workdir, f"kernel_{name}.tflite")
+             for name in ("keras", "fused", "loop", "bare")}
+    _keras_export(model, paths["keras"], size)
+    export_tflite(model, paths["fused"])
+    _loop_lstm(model, paths["loop"])
+    _bare_fused_lstm(model, paths["bare"], size)
+    interpreters = {name: verify.load_interpreter(path) for name, path in paths.items()}
+    keras_input = verify.signature_details(interpreters["keras"])["inputs"][0]["name"]
+    full = rng.normal(size=(1, size["steps"], size["features"])).astype("float32")
+    half = full.copy()
+    half[:, size["steps"] // 2:] = 0.0
+    print(f"\n| LSTM T={size['steps']} D={size['features']} U={size['units']} | input | "
+          "Keras export ms | candidate ms | ratio |")
+    print("|---|---|---|---|---|")
+    for label, x in (("full row", full), ("half padding", half)):
+        for name in ("fused", "loop", "bare"):
+            if name == "bare" and x is half:
+                continue  # the bare kernel has no padding handling
+            keras_ms, candidate_ms, ratio = _paired_latency(
+                (interpreters["keras"], {keras_input: x}),
+                (interpreters[name], {"features": x}),
+                rounds=args.rounds, repeats=args.repeats)
+            print(f"| rnn_zoo {name} | {label} | {keras_ms:.3f} | {candidate_ms:.3f} | "
+                  f"{ratio:.2f}x |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50,
@@ -104,6 +177,8 @@ def main():
             print(f"| {label} | {size['steps']} | {size['features']} | {size['units']} | "
                   f"{keras_ms:.3f} | {zoo_ms:.3f} | {ratio:.2f}x | "
                   f"{','.join(kernel)} (diff {report.max_abs_diff:.1e}) |", flush=True)
+
+    _lstm_kernel_table(SIZES[0], workdir, rng, args)
 
     size = SIZES[0]
     model = _model("lstm", False, size)

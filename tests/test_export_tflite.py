@@ -189,6 +189,23 @@ def test_repeated_calls_are_stateless(tmp_path, rng):
     np.testing.assert_allclose(got, np.asarray(model(second)), atol=1e-5)
 
 
+def test_fused_lstm_runs_only_the_real_steps(tmp_path, rng):
+    # A row padded to a fixed length must cost only its real steps: the
+    # fused kernel's output holds the reset step plus the 4 real steps.
+    model = rnn_zoo.build_sequence_classifier(num_features=3, num_classes=2, **TINY)
+    path = tmp_path / "model.tflite"
+    export_tflite(model, path)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True)
+    row = np.zeros((1, 9, 3), "float32")
+    row[0, 2:6] = rng.normal(size=(4, 3))
+    got = verify.run_signature(interpreter, {"features": row})["classifier"]
+    np.testing.assert_allclose(got, np.asarray(model(row[:, 2:6])), atol=1e-5)
+    (lstm,) = [op for op in interpreter._get_ops_details() if op["op_name"] == FUSED_LSTM]
+    assert interpreter.get_tensor(lstm["outputs"][0]).shape == (1, 1 + 4, 5)
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_fixed_batch_runs_rows_with_their_own_padding(cell, tmp_path, rng):
     model = rnn_zoo.build_text_classifier(vocab_size=VOCAB, cell=cell, bidirectional=True,

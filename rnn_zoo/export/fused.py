@@ -284,7 +284,7 @@ def _composite_lstm(go_backwards):
 RESET_DRIVE = 1e4
 
 
-def fused_lstm_sequence(inputs, weights, go_backwards=False):
+def fused_lstm_sequence(inputs, weights, go_backwards=False, keep_reset_step=False):
     """An LSTM over `inputs` that converts to `UNIDIRECTIONAL_SEQUENCE_LSTM`.
 
     TFLite's fused LSTM keeps its h and c in *variable* tensors that carry
@@ -302,9 +302,14 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False):
         weights: `CellWeights` of an LSTM with tanh / sigmoid.
         go_backwards: read the sequence from the end (the output is then in
             reading order, i.e. reversed time, like Keras's `go_backwards`).
+        keep_reset_step: bool, default False; True also returns the reset
+            step's output first. It is exactly 0 (c is 0, so h = o * tanh(0)),
+            which makes the last row of the result the Keras "last output"
+            for any length, 0 real steps included, without a `GATHER`.
 
     Returns:
-        `[1, time, units]`, the output at every step in reading order.
+        `[1, time, units]` (`[1, time + 1, units]` with `keep_reset_step`),
+        the output at every step in reading order.
     """
     units = weights.units
     # The extra kernel row has the kernel's own largest magnitude, so that
@@ -314,9 +319,13 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False):
     kernel = np.concatenate([weights.kernel, magnitude * gate_mask[np.newaxis, :]], axis=0)
     if go_backwards:
         inputs = tf.reverse(inputs, [1])
-    marked = tf.concat([inputs, tf.zeros_like(inputs[..., :1])], axis=-1)
-    reset_step = tf.concat(
-        [tf.zeros_like(inputs[:, :1]), tf.fill([1, 1, 1], -RESET_DRIVE / magnitude)], axis=-1)
+    features = inputs.shape[-1]
+    # Two ops: PAD appends the zero channel, CONCATENATION prepends the
+    # constant reset row (also right when `inputs` holds 0 steps).
+    marked = tf.pad(inputs, [[0, 0], [0, 0], [0, 1]])
+    reset_row = np.zeros((1, 1, features + 1), "float32")
+    reset_row[..., features] = -RESET_DRIVE / magnitude
+    reset_step = _const(reset_row)
     marked = tf.concat([reset_step, marked], axis=1)
     # go_backwards is already applied: the composite runs forwards.
     function = _composite_lstm(go_backwards=False)
@@ -326,14 +335,7 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False):
     # Only the full-sequence output (index 1) may be used: reading the final
     # h or c outputs (index 2, 3) makes the converter skip the fusion and
     # emit the generic WHILE loop instead (measured on TF 2.21).
-    return outputs[1][:, 1:]
-
-
-def _last_real_output(sequence, length):
-    """The output after step `length - 1` of `sequence` `[1, time, units]`,
-    zeros when `length` is 0 (like Keras's masked loop)."""
-    last = tf.gather(sequence, tf.maximum(length - 1, 0), axis=1)
-    return last * tf.cast(tf.minimum(length, 1), sequence.dtype)
+    return outputs[1] if keep_reset_step else outputs[1][:, 1:]
 
 
 def loop_sequence(inputs, weights, length=None, return_sequences=True):
@@ -401,13 +403,23 @@ def recurrent_sequence(inputs, weights, length=None, return_sequences=True):
 
     Fused LSTM kernel when the cell allows it, the static-shape `WHILE`
     loop of `loop_sequence` otherwise. Arguments and return value as in
-    `loop_sequence` (the fused kernel runs every step; its outputs after
-    `length` are left as computed).
+    `loop_sequence`.
+
+    The fused kernel runs only the `length` real steps (a `STRIDED_SLICE`
+    to the real length first, the outputs padded back with zeros by `PAD`):
+    a row padded to a fixed length costs what its real steps cost, and the
+    last output is the kernel's last row (the reset step's exact 0 when
+    `length` is 0), no `GATHER` at a data-dependent index.
     """
     if not weights.fusable:
         return loop_sequence(inputs, weights, length=length,
                              return_sequences=return_sequences)
-    sequence = fused_lstm_sequence(inputs, weights)
+    steps = tf.shape(inputs)[1]
     if length is None:
-        length = tf.shape(inputs)[1]
-    return (sequence if return_sequences else None), _last_real_output(sequence, length)
+        length = steps
+    outputs = fused_lstm_sequence(inputs[:, :length], weights, keep_reset_step=True)
+    last = outputs[:, -1]
+    if not return_sequences:
+        return None, last
+    sequence = tf.pad(outputs[:, 1:], [[0, 0], [0, steps - length], [0, 0]])
+    return sequence, last

@@ -14,9 +14,9 @@ Padding, exactly as Keras defines it, at a static batch of one row:
 * `RightAlignPadding` appends one padding step (so an empty or all-padding
   row still has a step to run), compacts the real steps to the front with
   `WHERE` + `GATHER`, and records the row's real length n;
-* the fused LSTM kernel runs over the whole aligned row (trailing padding
-  can't change the outputs at the real steps before it); the `WHILE` loop
-  of GRU / SimpleRNN stops after the n real steps. The backward direction
+* the fused LSTM kernel runs over the n real steps only (the aligned row
+  sliced to n), and the `WHILE` loop of GRU / SimpleRNN stops after them,
+  so padding costs no recurrent step. The backward direction
   reverses only the real steps (`REVERSE_SEQUENCE`), so no kernel needs a
   mask. The last output is the one after step n - 1 (zeros when n = 0,
   like Keras's masked loop), and the outputs at the padding steps are
@@ -241,10 +241,9 @@ class ModelGraph:
         """Run one direction over the aligned row.
 
         Real steps come first, then padding, so no kernel needs a mask:
-        trailing padding can't change the outputs at the real steps before
-        it. The fused LSTM kernel runs over all `total` steps (no tensor's
-        shape depends on the data); the `WHILE` loop of GRU / SimpleRNN
-        (and of LSTMs in int8 files) stops after the `length` real steps.
+        both the fused LSTM kernel (on the row sliced to `length`) and the
+        `WHILE` loop of GRU / SimpleRNN (and of LSTMs in int8 files) run
+        the `length` real steps only.
         The backward direction reverses only the real steps
         (`REVERSE_SEQUENCE`), so it too reads padding last.
 
