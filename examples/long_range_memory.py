@@ -5,6 +5,12 @@ gives a mean squared error of 1/6 ~= 0.167. A model must carry the first marked 
 across about length/2 steps: the ungated tanh RNN loses it as sequences grow, the gates
 keep it (Hochreiter & Schmidhuber 1997).
 
+Budget: 3000 sequences, 30 epochs of Adam (lr 0.01) with the gradient norm clipped at
+1, the same for every cell. At length 150 the LSTM sits on the baseline plateau for
+about 18 epochs before it "takes off" (measured: MSE 0.166 at epoch 18, 0.005 at 19);
+the 10 epochs used earlier ended inside that plateau. Clipping keeps the take-off step,
+when the gradient suddenly grows, from throwing the weights away.
+
 Run: python examples/long_range_memory.py
 """
 
@@ -19,6 +25,7 @@ from rnn_zoo.train import train
 
 LENGTHS = (10, 50, 150)
 CELLS = ("simple_rnn", "gru", "lstm")
+EPOCHS = 30
 results = {cell: [] for cell in CELLS}
 rows = []
 for length in LENGTHS:
@@ -28,9 +35,11 @@ for length in LENGTHS:
         keras.utils.set_random_seed(0)
         # mask_value=None: a 0.0 step is data here, not padding.
         model = rnn_zoo.build_sequence_regressor(2, 1, cell=cell, units=16, mask_value=None,
-                                                 learning_rate=1e-2)
+                                                 compile_model=False)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-2, clipnorm=1.0),
+                      loss="mse")
         start = time.time()
-        train(model, (train_data.x, train_data.targets), epochs=10, batch_size=64,
+        train(model, (train_data.x, train_data.targets), epochs=EPOCHS, batch_size=64,
               early_stopping_patience=None, verbose=0)
         mse = model.evaluate(test_data.x, test_data.targets, verbose=0, return_dict=True)["loss"]
         results[cell].append(mse)

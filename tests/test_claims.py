@@ -5,6 +5,8 @@
   it stays near chance, while LSTM, GRU and BiLSTM read the negation.
 * A tag decided by a later word needs the bidirectional RNN.
 * Gated RNNs classify JapaneseVowels (published LSTM-FCN: 0.99).
+* On Bach chorales every recurrent net beats the memoryless per-key baseline
+  (Chung et al.'s GRU/LSTM > tanh ranking did not reproduce; see examples/README.md).
 
 Unmarked, so they run on TensorFlow only: the claims are backend-independent
 math, and per-backend parity of the layers, the training loop and the gate
@@ -22,6 +24,8 @@ from rnn_zoo.data.generators import future_context_tagging
 from rnn_zoo.data.generators import negation_sentiment
 from rnn_zoo.text import TextVectorizer
 from rnn_zoo.train import train
+
+CHORALE_EPOCHS = 15  # measured: tanh 10.65, GRU 10.73, LSTM 11.41 vs baseline 11.75
 
 
 def _fit(model, x, y, epochs, batch_size=32):
@@ -120,3 +124,54 @@ def test_gated_rnns_classify_japanese_vowels(japanese_vowels, cell):
     _fit(model, x, y, epochs=8)
     accuracy = float((model.predict(test_x, verbose=0).argmax(-1) == test_y).mean())
     assert accuracy >= 0.95, accuracy
+
+
+@pytest.fixture(scope="module")
+def chorales():
+    from rnn_zoo.data.datasets import load_bach_chorales
+
+    def next_step(data):
+        # Input frame t, target frame t+1; -1.0 marks padding (a real rest is all zeros).
+        x = data.x[:, :-1].copy()
+        x[~data.mask[:, :-1]] = -1.0
+        return x, data.x[:, 1:], data.mask[:, 1:].astype("float32")
+
+    # The first 60 four-part chorales (cached after one parse), split by the loader.
+    return tuple(next_step(load_bach_chorales(split=split, max_chorales=60))
+                 for split in ("train", "test"))
+
+
+def _chorale_nll(probabilities, y, w):
+    """NLL per real step: binary cross-entropy summed over the 88 keys."""
+    p = np.clip(probabilities, 1e-7, 1 - 1e-7)
+    nll = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(-1)
+    return float((nll * w).sum() / w.sum())
+
+
+# Chung et al. (2014) rank GRU < LSTM < tanh RNN here; with a faithful setup on
+# music21's chorales that ranking did not reproduce (examples/README.md), so this pins
+# what does hold: every net, at the paper's ~20K-parameter sizes, learns the music's
+# structure well beyond the best memoryless model (a per-key frequency).
+@pytest.mark.parametrize("cell,units", [("simple_rnn", 100), ("gru", 46), ("lstm", 36)])
+def test_recurrent_nets_beat_the_memoryless_baseline_on_chorales(chorales, cell, units):
+    from keras import ops
+
+    from rnn_zoo.layers import recurrent_layer
+
+    (x, y, w), (test_x, test_y, test_w) = chorales
+    frequency = (y * w[..., None]).sum((0, 1)) / w.sum()
+    baseline = _chorale_nll(np.broadcast_to(frequency, test_y.shape), test_y, test_w)
+
+    def nll_per_step(y_true, y_pred):
+        y_pred = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+        return -ops.sum(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred),
+                        axis=-1)
+
+    inputs = keras.Input((None, 88))
+    hidden = keras.layers.Masking(mask_value=-1.0)(inputs)
+    hidden = recurrent_layer(cell, units, return_sequences=True)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(88, activation="sigmoid")(hidden))
+    model.compile(optimizer=keras.optimizers.Adam(0.01, clipnorm=1.0), loss=nll_per_step)
+    model.fit(x, y, sample_weight=w, batch_size=4, epochs=CHORALE_EPOCHS, verbose=0)
+    nll = _chorale_nll(model.predict(test_x, verbose=0), test_y, test_w)
+    assert nll <= baseline - 0.2, (nll, baseline)
