@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider
+# Two workers: the suite is sized for a 2-core machine (tests are mostly single-threaded).
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n 2
 
 .PHONY: install test test-tensorflow test-jax test-torch demo bench clean
 
