@@ -478,5 +478,8 @@ def build_model(name, **overrides):
             f"{factory.__name__}. Expected some of {allowed}."
         )
     config = dict(preset["config"], **overrides)
-    config.setdefault("name", name)
+    # The preset's name describes its cell and direction; once either is
+    # overridden the factory's own name ("bigru_text_classifier") is truer.
+    if not {"cell", "bidirectional"} & set(overrides):
+        config.setdefault("name", name)
     return factory(**config)

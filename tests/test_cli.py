@@ -37,3 +37,12 @@ def test_console_script_lists_models():
                             capture_output=True, text=True, timeout=300, check=True)
     assert "stacked_lstm_forecaster" in result.stdout
     assert "units=[64, 32]" in result.stdout
+
+
+def test_demo_tells_the_negation_story(tmp_path, capsys):
+    assert cli.main(["demo", "--output-dir", str(tmp_path), "--no-export"]) == 0
+    out = capsys.readouterr().out
+    assert "bag of embeddings" in out and "LSTM" in out
+    assert "forget gate near 0 or 1" in out
+    assert (tmp_path / "lstm_gates.png").stat().st_size > 10_000
+    assert (tmp_path / "negation_lstm" / "model.keras").exists()

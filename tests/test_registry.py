@@ -54,6 +54,9 @@ def test_build_model_applies_overrides_over_the_preset():
                                 embedding_dim=3, compile_model=False)
     assert model.output_shape == (None, None, 7)
     assert not model.compiled
+    renamed = rnn_zoo.build_model("lstm_text_classifier", vocab_size=40, cell="gru",
+                                  bidirectional=True, compile_model=False)
+    assert renamed.name == "bigru_text_classifier"
     description = rnn_zoo.describe_model("bigru_sequence_tagger")
     assert description["task"] == "sequence_tagger"
     assert description["config"]["bidirectional"] is True
