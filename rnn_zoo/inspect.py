@@ -26,6 +26,7 @@ import numpy as np
 from keras import ops
 from keras.src.backend.common.masking import get_keras_mask
 
+from rnn_zoo.cudnn import cell_name
 from rnn_zoo.cudnn import recurrent_layers
 from rnn_zoo.validation import check_fraction
 
@@ -69,17 +70,6 @@ class LayerGates:
         if self.bidirectional or self.direction == "backward":
             return f"{self.layer}/{self.direction}"
         return self.layer
-
-
-def _cell_name(layer):
-    if isinstance(layer, keras.layers.LSTM):
-        return "lstm"
-    if isinstance(layer, keras.layers.GRU):
-        return "gru"
-    if isinstance(layer, keras.layers.SimpleRNN):
-        return "simple_rnn"
-    raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) is not an "
-                     "LSTM, GRU or SimpleRNN layer.")
 
 
 def _lstm_step(cell, x_t, h, c):
@@ -155,7 +145,7 @@ def run_cell(layer, sequences, mask=None, backwards=None):
     >>> values["forget"].shape
     (2, 5, 8)
     """
-    cell_kind = _cell_name(layer)
+    cell_kind = cell_name(layer)
     cell = layer.cell
     if backwards is None:
         backwards = bool(layer.go_backwards)
@@ -256,7 +246,7 @@ def gate_activations(model, inputs):
         for direction, half in halves:
             gates = run_cell(half, sequences, mask, backwards=direction == "backward")
             entry = LayerGates(layer=layer.name, direction=direction,
-                               cell=_cell_name(half), gates=gates, mask=mask,
+                               cell=cell_name(half), gates=gates, mask=mask,
                                units=int(half.cell.units),
                                bidirectional=isinstance(layer, keras.layers.Bidirectional))
             results.append(entry)
