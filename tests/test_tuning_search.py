@@ -84,3 +84,14 @@ def test_reload_does_not_rerun_a_trial_that_completed_before_the_kill(tmp_path):
     assert resumed._retry_queue == [] and resumed.end_order == [trial.trial_id]
     assert resumed.create_trial("tuner0").trial_id != trial.trial_id
     assert resumed.get_best_trials(1)[0].score == 0.5
+
+
+def test_hyperband_and_bayesian_specs_search_and_report(tmp_path):
+    for tuner in ("hyperband", "bayesian"):
+        spec = dict(SPEC, tuner=tuner, budget={"max_trials": 2, "epochs": 2})
+        result = run_search(parse_spec(spec), str(tmp_path / tuner))
+        completed = [row for row in result.rows if row["status"] == "COMPLETED"]
+        assert completed, f"{tuner}: no completed trial"
+        best = json.loads((tmp_path / tuner / "best.json").read_text())["best"]
+        assert best["score"] == min(row["score"] for row in completed
+                                    if row["score"] is not None)

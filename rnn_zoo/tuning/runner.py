@@ -30,6 +30,7 @@ from keras_tuner.src import utils as kt_utils
 from keras_tuner.src.backend import config as kt_config
 from keras_tuner.src.engine import metrics_tracking
 from keras_tuner.src.engine import trial as trial_module
+from keras_tuner.src.engine import tuner as kt_tuner
 from keras_tuner.src.engine import tuner_utils
 
 RUN_LOG = "trial_runs.jsonl"
@@ -138,6 +139,30 @@ class ZooTunerMixin:
             self.oracle.reload()
             return
         super()._populate_initial_space()
+
+    # keras-tuner's `_try_build` runs `clear_session()` (a full garbage
+    # collection) and then `gc.collect()` again before every build: ~0.55 s
+    # with TensorFlow loaded, more than half the per-trial overhead of a small
+    # trial (benchmarks/tuner_overhead.py). We clear the session every trial
+    # but collect fully only every few builds; Python's own generational GC
+    # still runs in between, so memory stays bounded.
+    full_collection_every = 5
+
+    def _try_build(self, hp):
+        self._builds = getattr(self, "_builds", 0) + 1
+        keras.backend.clear_session(
+            free_memory=self._builds % self.full_collection_every == 1)
+        model = self._build_hypermodel(hp)
+        if not isinstance(model, keras.Model):
+            raise keras_tuner.errors.FatalTypeError(
+                "Expected the model-building function, or HyperModel.build() "
+                "to return a valid Keras Model instance. "
+                f"Received: {model} of type {type(model)}.")
+        size = kt_tuner.maybe_compute_model_size(model)
+        if self.max_model_size and size > self.max_model_size:
+            raise keras_tuner.errors.FailedTrialError(
+                f"Oversized model: {size} parameters. Skip model.")
+        return model
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         # Upstream's body, with the build and the fit timed apart.
