@@ -12,7 +12,9 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.tuning_processes import ROOT
+from tests.tuning_processes import environment
+from tests.tuning_processes import run_log
 
 SPEC = """
 task = "sequence_regressor"
@@ -34,17 +36,6 @@ bidirectional = false
 pooling = "last"
 batch_size = 8
 """
-
-
-def environment():
-    return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-
-
-def run_log(output):
-    path = output / "search" / "trial_runs.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _alive(pid):

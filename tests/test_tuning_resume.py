@@ -7,13 +7,14 @@ extra subprocess searches per backend would not fit the suite's time budget.
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.tuning_processes import ROOT
+from tests.tuning_processes import environment
+from tests.tuning_processes import run_log
 
 SPEC = """
 task = "sequence_regressor"
@@ -39,17 +40,6 @@ batch_size = 8
 
 def tune_command(spec, output):
     return [sys.executable, "-m", "rnn_zoo.commands.tune", str(spec), "--output-dir", str(output)]
-
-
-def environment():
-    return dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-
-
-def run_log(output):
-    path = output / "search" / "trial_runs.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def events(records, event, trial_id):
