@@ -148,7 +148,14 @@ def main():
                         help="timed invokes per round (default 50)")
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternating Keras / rnn_zoo rounds per row (default 5)")
+    parser.add_argument("--accuracy-epochs", type=int, default=20,
+                        help="training epochs of the JapaneseVowels model (default 20)")
+    parser.add_argument("--only-accuracy", action="store_true",
+                        help="just the quantized-accuracy table")
     args = parser.parse_args()
+    if args.only_accuracy:
+        _quantized_accuracy_table(tempfile.mkdtemp(prefix="rnn_zoo_bench_"), args.accuracy_epochs)
+        return
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print("# command: KERAS_BACKEND=tensorflow python benchmarks/export_latency.py "
           f"--repeats {args.repeats} --rounds {args.rounds}")
@@ -195,6 +202,57 @@ def main():
         print(f"| {quantization} | {report.size_bytes} | "
               f"{report.size_bytes / float_bytes:.2f}x | {report.max_abs_diff:.1e} | "
               f"{report.top1_agreement:.2f} | {report.latency_ms:.3f} |", flush=True)
+
+    _quantized_accuracy_table(workdir, args.accuracy_epochs)
+
+
+def _quantized_accuracy_table(workdir, epochs):
+    """Quantized vs float32 accuracy on a real task: JapaneseVowels (aeon's
+    copy, offline), an LSTM trained here, every test row through the TFLite
+    interpreter. Target: dynamic-range int8 within 1 point of float32.
+
+    128 units, the benchmark's large size: with 32 or 64 units and 12
+    features the converter quantizes no LSTM weight at all (each per-gate
+    matrix is under its 1024-element threshold; `export_tflite` warns).
+    """
+    from rnn_zoo.data.datasets import load_japanese_vowels
+
+    train_data = load_japanese_vowels(split="train")
+    test_data = load_japanese_vowels(split="test")
+    real = train_data.x[train_data.mask]
+    mean, std = real.mean(axis=0), real.std(axis=0)
+
+    def standardize(data):
+        x = ((data.x - mean) / std).astype("float32")
+        x[~data.mask] = 0.0  # padding keeps the mask value
+        return x
+
+    x, test_x = standardize(train_data), standardize(test_data)
+    keras.utils.set_random_seed(0)
+    model = rnn_zoo.build_sequence_classifier(12, 9, cell="lstm", units=128,
+                                              learning_rate=3e-3)
+    model.fit(x, train_data.labels, epochs=epochs, batch_size=32, verbose=0)
+    keras_accuracy = float((model.predict(test_x, verbose=0).argmax(-1) == test_data.labels).mean())
+    print(f"\n| JapaneseVowels LSTM (128 units, {epochs} epochs), {len(test_x)} test rows "
+          "| bytes | vs float32 | test accuracy | vs float32 (points) | top-1 agreement |")
+    print("|---|---|---|---|---|---|")
+    print(f"| Keras | - | - | {keras_accuracy:.4f} | - | - |")
+    float_bytes = float_accuracy = float_labels = None
+    for quantization in (None, "float16", "dynamic_int8", "int8"):
+        path = os.path.join(workdir, f"vowels_{quantization}.tflite")
+        report = export_tflite(model, path, quantization=quantization,
+                               representative_data=x[:64], verification_data=test_x[:8])
+        interpreter = verify.load_interpreter(path)
+        input_name = verify.signature_details(interpreter)["inputs"][0]["name"]
+        outputs = verify.predict_rows(interpreter, input_name, test_x)
+        labels = next(iter(outputs.values())).argmax(-1)
+        accuracy = float((labels == test_data.labels).mean())
+        if quantization is None:
+            float_bytes, float_accuracy, float_labels = report.size_bytes, accuracy, labels
+        print(f"| {quantization or 'float32'} | {report.size_bytes} | "
+              f"{report.size_bytes / float_bytes:.2f}x | {accuracy:.4f} | "
+              f"{100 * (accuracy - float_accuracy):+.1f} | "
+              f"{float((labels == float_labels).mean()):.4f} |", flush=True)
 
 
 if __name__ == "__main__":

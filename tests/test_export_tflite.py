@@ -237,8 +237,19 @@ def test_quantized_export_stays_close_and_shrinks(quantization, tmp_path, rng):
     assert report.max_abs_diff <= QUANTIZED_TOLERANCE[quantization], report
     assert 0.0 <= report.top1_agreement <= 1.0
     assert report.size_bytes <= 0.6 * float_report.size_bytes
+    assert report.low_precision_tensors > 0
     assert report.inputs[0]["dtype"] == "int32"
     assert not verify.flex_ops(report.ops)
+
+
+def test_dynamic_int8_that_quantizes_nothing_says_so(tmp_path):
+    # 12 features x 32 units: every weight matrix is under the converter's
+    # 1024-element threshold, so the "quantized" file is the float32 one.
+    model = rnn_zoo.build_sequence_classifier(12, 4, units=32, compile_model=False)
+    with pytest.warns(UserWarning, match="left every weight in float32"):
+        report = export_tflite(model, tmp_path / "small.tflite", quantization="dynamic_int8")
+    assert report.low_precision_tensors == 0
+    assert report.max_abs_diff <= 1e-5
 
 
 def test_unsupported_layer_is_named(tmp_path):

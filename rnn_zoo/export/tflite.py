@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -58,6 +59,9 @@ class TFLiteReport:
         inputs, outputs: signature details (`name`, `shape` with -1 for the
             dynamic time axis, `dtype`).
         num_verification_samples: rows compared with Keras.
+        low_precision_tensors: tensors stored as int8 (or float16 for
+            "float16"): 0 for float32, and 0 means a quantization mode left
+            every weight in float32 (a warning says why).
     """
 
     path: str
@@ -71,6 +75,7 @@ class TFLiteReport:
     inputs: list
     outputs: list
     num_verification_samples: int
+    low_precision_tensors: int = 0
 
     def to_dict(self):
         """A JSON-ready dict (for manifests)."""
@@ -366,6 +371,7 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
     interpreter = verify.load_interpreter(path, num_threads=num_threads)
     max_abs_diff, top1 = compare_with_keras(model, interpreter, data, batch_size)
     details = verify.signature_details(interpreter)
+    low_precision = _count_low_precision_tensors(interpreter, quantization)
     latency = verify.median_latency_ms(
         interpreter, {graph.input_name: data[:batch_size]}, repeats=20, warmup=3)
     return TFLiteReport(
@@ -374,4 +380,30 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
         quantization=quantization, batch_size=batch_size,
         inputs=details["inputs"], outputs=details["outputs"],
         num_verification_samples=len(data) - len(data) % batch_size,
+        low_precision_tensors=low_precision,
     )
+
+
+def _count_low_precision_tensors(interpreter, quantization):
+    """Tensors stored in the quantization's type; warns when there are none.
+
+    The converter leaves weights with fewer than 1024 elements in float32
+    (a fixed threshold in its quantizer), and it quantizes a fused LSTM only
+    when every per-gate weight matrix (`units x units` and
+    `units x (features + 1)`) passes it: with 32 or 64 units and few
+    features, "dynamic_int8" writes the float32 model unchanged. Saying so
+    beats a silent no-op.
+    """
+    if quantization is None:
+        return 0
+    wanted = np.float16 if quantization == "float16" else np.int8
+    count = sum(1 for tensor in interpreter.get_tensor_details() if tensor["dtype"] == wanted)
+    if count == 0:
+        warnings.warn(
+            f"quantization={quantization!r} left every weight in float32: the TFLite "
+            "converter only quantizes weight tensors of at least 1024 elements, and a "
+            "fused LSTM only when each per-gate matrix (units x units and "
+            "units x (features + 1)) is that large. The file is the float32 model.",
+            stacklevel=3,
+        )
+    return count
