@@ -13,14 +13,18 @@ Input -> Masking -> recurrent layer (return_sequences) -> Dense(88, sigmoid).
 Training follows Chung et al.'s setup where it matters: each chorale is one sequence
 (batches of whole chorales, padding masked), the input at step t is frame t and the
 target frame t+1, the NLL is summed over the 88 keys and averaged over real steps,
-gradients are clipped at norm 1, and early stopping keeps the weights of the epoch
-with the lowest validation NLL. Same budget for every model: Adam (lr 0.01), batches
-of 8 chorales, up to 60 epochs, patience 8. (Chung et al. used RMSProp and weight
-noise; Adam without weight noise is the deviation.)
+gradients are clipped at norm 1, weight noise (std 0.075, `rnn_zoo.callbacks.WeightNoise`)
+regularises every model, and early stopping keeps the weights of the epoch with the
+lowest validation NLL. Same budget for every model: Adam (lr 0.005), batches of 8
+chorales, up to 150 epochs, patience 10. (Chung et al. used RMSProp; with lr 0.001 it
+was still far from converged after 100 epochs here, so Adam is the one deviation.)
+Without weight noise the gated nets overfit and the tanh RNN ties or beats them
+(examples/README.md).
 
-Run: python examples/bach_chorales.py
+Run: python examples/bach_chorales.py [--seed 0]   (about 15 minutes on one core)
 """
 
+import argparse
 import time
 
 import _common  # noqa: F401
@@ -28,14 +32,17 @@ import keras
 import numpy as np
 from keras import ops
 
+from rnn_zoo.callbacks import WeightNoise
 from rnn_zoo.data.datasets import CHORALE_NUM_KEYS
 from rnn_zoo.data.datasets import load_bach_chorales
 from rnn_zoo.layers import recurrent_layer
 
 PAD = -1.0  # a real step can be all zeros (a rest), so padding gets its own value
-EPOCHS = 60
-PATIENCE = 8
+EPOCHS = 150
+PATIENCE = 10
 BATCH_SIZE = 8
+LEARNING_RATE = 0.005
+WEIGHT_NOISE = 0.075  # Chung et al. (2014)
 
 
 def next_step(data):
@@ -57,7 +64,7 @@ def build(cell, units):
     x = recurrent_layer(cell, units, return_sequences=True, name=f"{cell}_1")(x)
     outputs = keras.layers.Dense(CHORALE_NUM_KEYS, activation="sigmoid", name="keys")(x)
     model = keras.Model(inputs, outputs, name=f"{cell}_chorales")
-    model.compile(optimizer=keras.optimizers.Adam(0.01, clipnorm=1.0), loss=nll_per_step)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE, clipnorm=1.0), loss=nll_per_step)
     return model
 
 
@@ -68,7 +75,7 @@ def mean_nll(model, x, y, w):
     return float((nll * w).sum() / w.sum())
 
 
-def fit(model, train, valid):
+def fit(model, train, valid, seed):
     """Epochs of fit() with early stopping on the exact validation NLL per real step.
 
     A loop rather than rnn_zoo.train.train: Keras's val_loss averages the weighted loss
@@ -76,9 +83,10 @@ def fit(model, train, valid):
     Returns the best epoch; the model ends with that epoch's weights.
     """
     best, best_weights, best_epoch = np.inf, None, 0
+    noise = WeightNoise(WEIGHT_NOISE, seed=seed)
     for epoch in range(1, EPOCHS + 1):
         model.fit(train[0], train[1], sample_weight=train[2], batch_size=BATCH_SIZE,
-                  epochs=1, shuffle=True, verbose=0)
+                  epochs=1, shuffle=True, verbose=0, callbacks=[noise])
         nll = mean_nll(model, *valid)
         if nll < best:
             best, best_weights, best_epoch = nll, model.get_weights(), epoch
@@ -87,6 +95,10 @@ def fit(model, train, valid):
     model.set_weights(best_weights)
     return best_epoch
 
+
+parser = argparse.ArgumentParser(description="tanh RNN vs GRU vs LSTM on the Bach chorales")
+parser.add_argument("--seed", type=int, default=0, help="weights, shuffling and noise (default 0)")
+args = parser.parse_args()
 
 train_data = load_bach_chorales(split="train")
 valid_data = load_bach_chorales(split="valid")
@@ -103,11 +115,11 @@ rows = [["per-key frequency (no memory)", "-", "-", "-", f"{baseline:.2f}", "-",
 published = {"simple_rnn": 9.10, "gru": 8.54, "lstm": 8.67}
 measured = {}
 for cell, units in (("simple_rnn", 100), ("gru", 46), ("lstm", 36)):
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(args.seed)
     model = build(cell, units)
     recurrent = sum(int(np.prod(v.shape)) for v in model.get_layer(f"{cell}_1").weights)
     start = time.time()
-    best_epoch = fit(model, train_set, valid)
+    best_epoch = fit(model, train_set, valid, seed=args.seed)
     measured[cell] = mean_nll(model, *test)
     rows.append([cell, str(units), f"{recurrent:,}", f"{mean_nll(model, *valid):.2f}",
                  f"{measured[cell]:.2f}", f"{published[cell]:.2f}",

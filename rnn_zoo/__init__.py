@@ -15,6 +15,7 @@ import importlib
 
 __version__ = "0.1.0"
 
+from rnn_zoo import callbacks
 from rnn_zoo import data
 from rnn_zoo import layers
 from rnn_zoo.cudnn import cudnn_report

@@ -5,8 +5,8 @@
   it stays near chance, while LSTM, GRU and BiLSTM read the negation.
 * A tag decided by a later word needs the bidirectional RNN.
 * Gated RNNs classify JapaneseVowels (published LSTM-FCN: 0.99).
-* On Bach chorales every recurrent net beats the memoryless per-key baseline
-  (Chung et al.'s GRU/LSTM > tanh ranking did not reproduce; see examples/README.md).
+* On Bach chorales GRU and LSTM beat the tanh RNN in test NLL (Chung et al.
+  2014's setup, weight noise included; the slowest tests here, minutes each).
 
 Unmarked, so they run on TensorFlow only: the claims are backend-independent
 math, and per-backend parity of the layers, the training loop and the gate
@@ -14,6 +14,8 @@ recomputation is tested elsewhere (test_masking, test_train, test_inspect).
 Seeds are fixed (tests/conftest.py); the thresholds leave wide margins over
 what these settings measured (see examples/README.md).
 """
+
+import functools
 
 import keras
 import numpy as np
@@ -25,7 +27,7 @@ from rnn_zoo.data.generators import negation_sentiment
 from rnn_zoo.text import TextVectorizer
 from rnn_zoo.train import train
 
-CHORALE_EPOCHS = 15  # measured: tanh 10.65, GRU 10.73, LSTM 11.41 vs baseline 11.75
+CHORALE_MAX_EPOCHS = 150  # early stopping ends every run first (LSTM: best epoch 95)
 
 
 def _fit(model, x, y, epochs, batch_size=32):
@@ -126,8 +128,8 @@ def test_gated_rnns_classify_japanese_vowels(japanese_vowels, cell):
     assert accuracy >= 0.95, accuracy
 
 
-@pytest.fixture(scope="module")
-def chorales():
+@functools.lru_cache(maxsize=None)
+def _chorale_splits():
     from rnn_zoo.data.datasets import load_bach_chorales
 
     def next_step(data):
@@ -136,9 +138,8 @@ def chorales():
         x[~data.mask[:, :-1]] = -1.0
         return x, data.x[:, 1:], data.mask[:, 1:].astype("float32")
 
-    # The first 60 four-part chorales (cached after one parse), split by the loader.
-    return tuple(next_step(load_bach_chorales(split=split, max_chorales=60))
-                 for split in ("train", "test"))
+    return {split: next_step(load_bach_chorales(split=split))
+            for split in ("train", "valid", "test")}
 
 
 def _chorale_nll(probabilities, y, w):
@@ -148,30 +149,55 @@ def _chorale_nll(probabilities, y, w):
     return float((nll * w).sum() / w.sum())
 
 
-# Chung et al. (2014) rank GRU < LSTM < tanh RNN here; with a faithful setup on
-# music21's chorales that ranking did not reproduce (examples/README.md), so this pins
-# what does hold: every net, at the paper's ~20K-parameter sizes, learns the music's
-# structure well beyond the best memoryless model (a per-key frequency).
-@pytest.mark.parametrize("cell,units", [("simple_rnn", 100), ("gru", 46), ("lstm", 36)])
-def test_recurrent_nets_beat_the_memoryless_baseline_on_chorales(chorales, cell, units):
+@functools.lru_cache(maxsize=None)
+def _chorale_test_nll(cell, units):
+    """examples/bach_chorales.py's setup, seed 0: whole chorales, Adam 0.005 with
+    clipnorm 1, weight noise 0.075, early stopping on the exact validation NLL
+    (patience 10, best weights restored). Returns the test NLL per real step."""
     from keras import ops
 
+    from rnn_zoo.callbacks import WeightNoise
     from rnn_zoo.layers import recurrent_layer
 
-    (x, y, w), (test_x, test_y, test_w) = chorales
-    frequency = (y * w[..., None]).sum((0, 1)) / w.sum()
-    baseline = _chorale_nll(np.broadcast_to(frequency, test_y.shape), test_y, test_w)
+    splits = _chorale_splits()
+    (x, y, w), valid, test = splits["train"], splits["valid"], splits["test"]
 
     def nll_per_step(y_true, y_pred):
         y_pred = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
         return -ops.sum(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred),
                         axis=-1)
 
+    keras.utils.set_random_seed(0)
     inputs = keras.Input((None, 88))
     hidden = keras.layers.Masking(mask_value=-1.0)(inputs)
     hidden = recurrent_layer(cell, units, return_sequences=True)(hidden)
     model = keras.Model(inputs, keras.layers.Dense(88, activation="sigmoid")(hidden))
-    model.compile(optimizer=keras.optimizers.Adam(0.01, clipnorm=1.0), loss=nll_per_step)
-    model.fit(x, y, sample_weight=w, batch_size=4, epochs=CHORALE_EPOCHS, verbose=0)
-    nll = _chorale_nll(model.predict(test_x, verbose=0), test_y, test_w)
-    assert nll <= baseline - 0.2, (nll, baseline)
+    model.compile(optimizer=keras.optimizers.Adam(0.005, clipnorm=1.0), loss=nll_per_step)
+    noise = WeightNoise(0.075, seed=0)
+    best, best_weights, best_epoch = np.inf, None, 0
+    for epoch in range(1, CHORALE_MAX_EPOCHS + 1):
+        model.fit(x, y, sample_weight=w, batch_size=8, epochs=1, verbose=0, callbacks=[noise])
+        nll = _chorale_nll(model.predict(valid[0], verbose=0, batch_size=128), *valid[1:])
+        if nll < best:
+            best, best_weights, best_epoch = nll, model.get_weights(), epoch
+        elif epoch - best_epoch >= 10:
+            break
+    model.set_weights(best_weights)
+    return _chorale_nll(model.predict(test[0], verbose=0, batch_size=128), *test[1:])
+
+
+# Chung et al. (2014): GRU 8.54 and LSTM 8.67 vs tanh RNN 9.10 test NLL on JSB
+# Chorales, at ~20K parameters each. Measured here with seed 0 (examples/README.md):
+# tanh 9.16, GRU 9.02, LSTM 8.93, per-key-frequency baseline 11.42. Weight noise is
+# what makes it hold: without it the gated nets overfit and tie the tanh RNN.
+@pytest.mark.slow
+@pytest.mark.parametrize("cell,units", [("gru", 46), ("lstm", 36)])
+def test_gated_rnns_beat_the_tanh_rnn_on_chorales(cell, units):
+    splits = _chorale_splits()
+    (_, y, w), (_, test_y, test_w) = splits["train"], splits["test"]
+    frequency = (y * w[..., None]).sum((0, 1)) / w.sum()
+    baseline = _chorale_nll(np.broadcast_to(frequency, test_y.shape), test_y, test_w)
+    tanh = _chorale_test_nll("simple_rnn", 100)
+    gated = _chorale_test_nll(cell, units)
+    assert tanh <= baseline - 1.5, (tanh, baseline)  # every net learns the music
+    assert gated <= tanh - 0.05, (cell, gated, tanh)

@@ -52,7 +52,7 @@ def test_train_then_inspect_a_numeric_model(tmp_path, capsys):
     np.savez(data, x=x, lengths=lengths, labels=labels)
     out = tmp_path / "numeric"
     assert main(["train", str(data), "-o", str(out), "--cell", "gru", "--units", "4",
-                 "--epochs", "1", "--no-tensorboard"]) == 0
+                 "--epochs", "1", "--no-tensorboard", "--weight-noise", "0.05"]) == 0
     assert (out / "model.keras").exists() and not (out / "vocab.txt").exists()
     png = tmp_path / "numeric.png"
     assert main(["inspect", str(out / "model.keras"), "--npz", str(data), "--index", "2",
@@ -63,6 +63,7 @@ def test_train_then_inspect_a_numeric_model(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["train", "data.txt", "-o", "out"], "unsupported file type"),
     (["train", "missing.csv", "-o", "out"], "no such file"),
+    (["train", "data.csv", "-o", "out", "--weight-noise", "0"], "--weight-noise must be > 0"),
     (["inspect", "missing.keras", "--text", "hi", "--vocab", "v.txt"], "no such file"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv, message):

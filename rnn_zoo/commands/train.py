@@ -56,6 +56,9 @@ def register(subparsers):
     fit.add_argument("--patience", type=int, default=5,
                      help="early-stopping patience in epochs (default 5)")
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--weight-noise", type=float, default=None, metavar="STDDEV",
+                     help="Gaussian noise added to the weights for each training step "
+                          "(Graves 2011; Chung et al. 2014 used 0.075); default: none")
     fit.add_argument("--no-resume", action="store_true",
                      help="start from epoch 0 even if a previous run can be resumed")
     fit.add_argument("--no-tensorboard", action="store_true")
@@ -142,6 +145,14 @@ def _arrays(data, kind, vectorizer):
     return data.x, (data.labels if data.labels is not None else data.targets)
 
 
+def _weight_noise(args):
+    if args.weight_noise is None:
+        return None
+    from rnn_zoo.callbacks import WeightNoise
+
+    return [WeightNoise(args.weight_noise, seed=args.seed)]
+
+
 def run(args):
     import numpy as np
 
@@ -151,6 +162,8 @@ def run(args):
     for option in ("epochs", "batch_size", "patience", "max_tokens"):
         if getattr(args, option) < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be >= 1.")
+    if args.weight_noise is not None and not args.weight_noise > 0:
+        raise UsageError(f"--weight-noise must be > 0; got {args.weight_noise}.")
     import keras
 
     from rnn_zoo import train as train_lib
@@ -188,7 +201,8 @@ def run(args):
         epochs=args.epochs, batch_size=args.batch_size,
         output_dir=os.path.join(args.output_dir, "run"),
         early_stopping_patience=args.patience, resume=not args.no_resume,
-        tensorboard=not args.no_tensorboard, verbose=2)
+        tensorboard=not args.no_tensorboard, verbose=2,
+        callbacks=_weight_noise(args))
 
     model_path = os.path.join(args.output_dir, "model.keras")
     train_lib.save_checkpoint(model, model_path)
