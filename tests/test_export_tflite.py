@@ -252,6 +252,29 @@ def test_dynamic_int8_that_quantizes_nothing_says_so(tmp_path):
     assert report.max_abs_diff <= 1e-5
 
 
+@pytest.mark.parametrize("factory,extra", [
+    ("build_text_classifier", {}), ("build_text_classifier", {"bidirectional": True}),
+    ("build_sequence_tagger", {"bidirectional": True, "num_tags": 3}),
+])
+def test_lstm_as_a_loop_matches_keras_without_the_fused_op(factory, extra, tmp_path, rng):
+    model = getattr(rnn_zoo, factory)(vocab_size=VOCAB, embedding_dim=4, units=6,
+                                      compile_model=False, **extra)
+    data = _rows_with_padding_anywhere(model, rng)
+    report = export_tflite(model, tmp_path / "loop.tflite", verification_data=data,
+                           lstm_kernel="loop")
+    assert report.max_abs_diff <= 1e-5, report
+    assert report.lstm_kernel == "loop"
+    assert "WHILE" in report.ops and FUSED_LSTM not in report.ops
+    assert not verify.flex_ops(report.ops)
+
+
+def test_bad_lstm_kernel_is_refused_before_anything_is_written(tmp_path):
+    model = rnn_zoo.build_text_classifier(vocab_size=VOCAB, units=4, compile_model=False)
+    with pytest.raises(ValueError, match="lstm_kernel.*'fused', 'loop'"):
+        export_tflite(model, tmp_path / "model.tflite", lstm_kernel="unrolled")
+    assert not (tmp_path / "model.tflite").exists()
+
+
 def test_unsupported_layer_is_named(tmp_path):
     inputs = keras.Input(shape=(None, 3), name="features")
     x = keras.layers.Conv1D(4, 2, name="my_conv")(inputs)

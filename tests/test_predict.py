@@ -4,6 +4,7 @@ TensorFlow-only (unmarked): the exported files and their runtimes (TF,
 LiteRT) are the same whatever backend trained the model.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -133,6 +134,14 @@ def test_cli_export_then_predict(tmp_path, capsys):
     assert main(["export", str(tmp_path / "model.keras"), "--name", "clf", "--root", str(root),
                  "--version", "1", "--no-tflite"]) == 2
     assert "immutable" in capsys.readouterr().err
+    # The TFLite file with the LSTM written as a builtin loop instead of the fused op.
+    assert main(["export", str(tmp_path / "model.keras"), "--name", "clf", "--root", str(root),
+                 "--version", "2", "--lstm-kernel", "loop"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((root / "clf" / "2" / "manifest.json").read_text())
+    assert manifest["tflite"]["lstm_kernel"] == "loop"
+    assert "WHILE" in manifest["tflite"]["ops"]
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in manifest["tflite"]["ops"]
 
     # Once through the installed console script, as a user would run it.
     script = os.path.join(os.path.dirname(sys.executable), "rnn-zoo")

@@ -22,6 +22,10 @@ def register(subparsers):
                         help="integer version; default: the next free one. Existing versions are refused.")
     parser.add_argument("--quantization", choices=_QUANTIZATIONS,
                         help="TFLite quantization (default: float32)")
+    parser.add_argument("--lstm-kernel", choices=("fused", "loop"), default="fused",
+                        help="how model.tflite writes LSTM layers: TFLite's fused kernel "
+                        "(default) or a builtin WHILE loop (faster under LiteRT on x86 for "
+                        "large layers; see benchmarks/RESULTS.md)")
     parser.add_argument("--calibration", metavar="NPZ",
                         help="for --quantization int8: .npz holding representative inputs")
     parser.add_argument("--vocab", metavar="PATH",
@@ -90,7 +94,8 @@ def run(args):
     result = export_model(
         model, name=args.name, root=args.root, version=args.version, vectorizer=vectorizer,
         labels=labels, tflite=not args.no_tflite, quantization=args.quantization,
-        representative_data=calibration, max_length=args.max_length)
+        representative_data=calibration, max_length=args.max_length,
+        lstm_kernel=args.lstm_kernel)
 
     print(f"Exported {result.name} version {result.version} to {result.path}")
     for relative, size in result.files.items():

@@ -36,6 +36,9 @@ from rnn_zoo.validation import check_choice
 from rnn_zoo.validation import check_positive_int
 
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
+# How an LSTM is written: TFLite's fused kernel, or rnn_zoo's static-shape
+# WHILE loop (see `export_tflite`).
+LSTM_KERNELS = ("fused", "loop")
 
 
 @dataclasses.dataclass
@@ -59,6 +62,8 @@ class TFLiteReport:
         inputs, outputs: signature details (`name`, `shape` with -1 for the
             dynamic time axis, `dtype`).
         num_verification_samples: rows compared with Keras.
+        lstm_kernel: how LSTM layers were written, "fused" or "loop" (always
+            "loop" for "int8").
         low_precision_tensors: tensors stored as int8 (or float16 for
             "float16"): 0 for float32, and 0 means a quantization mode left
             every weight in float32 (a warning says why).
@@ -76,6 +81,7 @@ class TFLiteReport:
     outputs: list
     num_verification_samples: int
     low_precision_tensors: int = 0
+    lstm_kernel: str = "fused"
 
     def to_dict(self):
         """A JSON-ready dict (for manifests)."""
@@ -296,7 +302,7 @@ def compare_with_keras(model, interpreter, data, batch_size=1, signature_key=Non
 
 
 def export_tflite(model, path, quantization=None, representative_data=None, batch_size=1,
-                  verification_data=None, num_threads=1, allow_flex=False):
+                  verification_data=None, num_threads=1, allow_flex=False, lstm_kernel="fused"):
     """Export `model` to a builtin-only TFLite file and check it against Keras.
 
     Every LSTM becomes TFLite's fused `UNIDIRECTIONAL_SEQUENCE_LSTM` kernel
@@ -322,6 +328,15 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
         num_threads: threads for the latency measurement, default 1.
         allow_flex: bool, default False: raise a ValueError naming the ops
             if any Select TF (Flex) op is needed.
+        lstm_kernel: "fused" (default) or "loop". "fused" writes TFLite's
+            `UNIDIRECTIONAL_SEQUENCE_LSTM` kernel, the one Arm builds optimise
+            and the one that needs no control flow. "loop" writes the same
+            static-shape `WHILE` loop as GRU/SimpleRNN (input projection
+            hoisted out); under ai-edge-litert on x86, where XNNPACK
+            accelerates the loop body but not the fused op, it measured
+            0.64x Keras's own export at 128 units and T=100 (fused: 1.08x),
+            while at 32 units the fused kernel was faster (0.56x vs 0.66x);
+            see benchmarks/export_latency.py. "int8" always uses the loop.
 
     Returns:
         A `TFLiteReport`.
@@ -338,12 +353,14 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
     from rnn_zoo.export.graph import ModelGraph
 
     check_choice(quantization, "quantization", QUANTIZATIONS, where="export_tflite")
+    check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_tflite")
     batch_size = check_positive_int(batch_size, "batch_size", where="export_tflite")
     num_threads = check_positive_int(num_threads, "num_threads", where="export_tflite")
     # Full-integer mode calibrates one static range per tensor, and the fused
     # LSTM's reset step (see fused.fused_lstm_sequence) feeds it a -1e4 drive
     # that would swamp the input range: there the LSTM runs as a WHILE loop.
-    graph = ModelGraph(model, sequence_fn=fused.loop_sequence if quantization == "int8"
+    use_loop = quantization == "int8" or lstm_kernel == "loop"
+    graph = ModelGraph(model, sequence_fn=fused.loop_sequence if use_loop
                        else fused.recurrent_sequence)
     spec = graph.input_spec(batch_size)
 
@@ -381,6 +398,7 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
         inputs=details["inputs"], outputs=details["outputs"],
         num_verification_samples=len(data) - len(data) % batch_size,
         low_precision_tensors=low_precision,
+        lstm_kernel="loop" if use_loop else "fused",
     )
 
 

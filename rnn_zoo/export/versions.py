@@ -283,7 +283,8 @@ def _tflite_parity(path, serving, reference, vectorizer):
 
 def export_model(model, name=None, root="saved_models", version=None, vectorizer=None,
                  labels=None, tflite=True, quantization=None, representative_data=None,
-                 max_length=None, verification_data=None, tolerance=1e-5, reference=None):
+                 max_length=None, verification_data=None, tolerance=1e-5, reference=None,
+                 lstm_kernel="fused"):
     """Export `model` as an immutable version in the TF Serving layout.
 
     Writes `<root>/<name>/<version>/` holding `saved_model.pb` + `variables/`
@@ -307,6 +308,8 @@ def export_model(model, name=None, root="saved_models", version=None, vectorizer
         tflite: bool, default True: also write `model.tflite`.
         quantization: None, "float16", "dynamic_int8" or "int8" (TFLite only).
         representative_data: calibration inputs for "int8".
+        lstm_kernel: "fused" (default) or "loop": how `model.tflite` writes
+            LSTM layers (see `rnn_zoo.export.tflite.export_tflite`).
         max_length: longest accepted input in steps (default: the
             vectorizer's max_length, else 512); recorded in the manifest.
         verification_data: inputs to compare on; default a small padded batch.
@@ -328,6 +331,10 @@ def export_model(model, name=None, root="saved_models", version=None, vectorizer
     import keras
 
     name = _check_name(name if name is not None else model.name)
+    from rnn_zoo.export.tflite import LSTM_KERNELS
+    from rnn_zoo.validation import check_choice
+
+    check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_model")
     model_dir = os.path.join(os.fspath(root), name)
     if version is not None:
         check_version(version, model_dir)  # refuse before any work
@@ -338,7 +345,7 @@ def export_model(model, name=None, root="saved_models", version=None, vectorizer
             "export_model", model, vectorizer=vectorizer, verification_data=verification_data,
             name=name, root=root, version=version, labels=labels, tflite=tflite,
             quantization=quantization, representative_data=representative_data,
-            max_length=max_length, tolerance=tolerance)
+            max_length=max_length, tolerance=tolerance, lstm_kernel=lstm_kernel)
     from rnn_zoo.export import manifest as manifest_lib
     from rnn_zoo.export import saved_model
 
@@ -367,7 +374,7 @@ def export_model(model, name=None, root="saved_models", version=None, vectorizer
             report = export_tflite(
                 model, os.path.join(folder, "model.tflite"), quantization=quantization,
                 representative_data=representative_data,
-                verification_data=reference["inputs"])
+                verification_data=reference["inputs"], lstm_kernel=lstm_kernel)
             report = dict(report.to_dict(), path="model.tflite")
             manifest["tflite"] = report
             parity.update(_tflite_parity(os.path.join(folder, "model.tflite"), serving,
