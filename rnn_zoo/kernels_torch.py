@@ -121,12 +121,15 @@ def gru_params(cell, dtype):
             reorder(bias[0]), reorder(bias[1])]
 
 
-def _run(cell_kind, inputs, hx, params, lengths, bidirectional):
+def _run(cell_kind, inputs, hx, params, lengths, bidirectional, need_outputs=True):
     """One `torch._VF` call; outputs zero-padded `[batch, time, dirs*units]`.
 
     `hx` is h (GRU) or (h, c) (LSTM), each `[dirs, batch, units]`. With
     `lengths` (all >= 1) the input is packed exactly as `torch.nn.LSTM` does
     it, so each row stops at its own length and h_n is its last real state.
+    With `need_outputs=False` the per-step outputs are not unpacked (None is
+    returned for them): a layer that only returns its last state skips
+    `pad_packed_sequence` and its backward pass.
     """
     function = torch._VF.lstm if cell_kind == "lstm" else torch._VF.gru
     train = torch.is_grad_enabled()
@@ -145,12 +148,14 @@ def _run(cell_kind, inputs, hx, params, lengths, bidirectional):
         hx = hx.index_select(1, sorted_indices)
     result = function(packed.data, packed.batch_sizes, hx, params, True, 1,
                       0.0, train, bidirectional)
-    outputs = rnn_utils.PackedSequence(
-        result[0], packed.batch_sizes, sorted_indices, packed.unsorted_indices
-    )
-    outputs, _ = rnn_utils.pad_packed_sequence(
-        outputs, batch_first=True, total_length=steps
-    )
+    outputs = None
+    if need_outputs:
+        outputs = rnn_utils.PackedSequence(
+            result[0], packed.batch_sizes, sorted_indices, packed.unsorted_indices
+        )
+        outputs, _ = rnn_utils.pad_packed_sequence(
+            outputs, batch_first=True, total_length=steps
+        )
     states = tuple(
         state.index_select(1, packed.unsorted_indices) for state in result[1:]
     )
@@ -235,6 +240,17 @@ def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
     elif layer.go_backwards:
         inputs = torch.flip(inputs, dims=[1])
 
+    if (lengths is not None and not layer.return_sequences and not layer.go_backwards
+            and not layer.zero_output_for_mask):
+        # Only the last output is used, and here it is the final h: the last
+        # real step's output (zeros for an empty row), as in Keras's loop.
+        _, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
+                               bidirectional=False, need_outputs=False)
+        empty = (lengths == 0).unsqueeze(-1)
+        states = [torch.where(empty, initial, final[0])
+                  for initial, final in zip(initial_states, final_states)]
+        last_output = torch.where(empty, torch.zeros_like(states[0]), states[0])
+        return last_output, last_output.unsqueeze(1), states
     outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
                                  bidirectional=False)
     final_states = tuple(state[0] for state in final_states)
@@ -275,6 +291,20 @@ def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
                     for f, b in zip(forward_initial, backward_initial))
     hx = stacked if cell_kind == "lstm" else stacked[0]
     run_lengths = None if lengths is None else lengths.clamp(min=1)
+    if lengths is not None and not wrapper.return_sequences:
+        # Only each direction's last output is used: the forward one is its
+        # final h, the backward one (its output at t=0) is the backward
+        # final h; an empty row gives zeros and keeps its initial states.
+        _, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
+                               bidirectional=True, need_outputs=False)
+        empty = (lengths == 0).unsqueeze(-1)
+        forward_states = [torch.where(empty, initial, final[0])
+                          for initial, final in zip(forward_initial, final_states)]
+        backward_states = [torch.where(empty, initial, final[1])
+                           for initial, final in zip(backward_initial, final_states)]
+        y = torch.where(empty, torch.zeros_like(forward_states[0]), forward_states[0])
+        y_rev = torch.where(empty, torch.zeros_like(backward_states[0]), backward_states[0])
+        return _merged(wrapper, y, y_rev, forward_states, backward_states)
     outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
                                  bidirectional=True)
 
@@ -301,6 +331,11 @@ def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
         y, y_rev = forward_outputs, backward_outputs
     else:
         y, y_rev = forward_last, backward_last
+    return _merged(wrapper, y, y_rev, forward_states, backward_states)
+
+
+def _merged(wrapper, y, y_rev, forward_states, backward_states):
+    """`Bidirectional.call`'s return value from the two directions' outputs."""
     y = ops.cast(y, wrapper.compute_dtype)
     y_rev = ops.cast(y_rev, wrapper.compute_dtype)
     output = merge(y, y_rev, wrapper.merge_mode)

@@ -30,6 +30,8 @@ LENGTHS = np.array([6, 3, 0, 1])
 # (name, keyword arguments of the recurrent layer, wrapped in Bidirectional?)
 CONFIGURATIONS = [
     ("last", {}, False),
+    # Last output and states only: the masked kernel skips unpacking the steps.
+    ("last_states", {"return_state": True}, False),
     ("sequence_dropout", {"return_sequences": True, "dropout": 0.25, "seed": 7}, False),
     ("backwards_sequence_states",
      {"return_sequences": True, "go_backwards": True, "return_state": True}, False),
