@@ -208,6 +208,20 @@ def _finish_direction(outputs, final_states, initial_states, lengths,
     return outputs[:, -1], outputs, states
 
 
+def _last_only(final_states, initial_states, lengths, direction):
+    """`(last_output, states)` of one direction from the kernel's final states,
+    for a layer that needs nothing else: the final h (zeros for a row of
+    length 0) and the final states (the initial ones for such a row).
+
+    `final_states` is the kernel's tuple of `[dirs, batch, units]`;
+    `direction` indexes it (0 forward, 1 backward).
+    """
+    empty = (lengths == 0).unsqueeze(-1)
+    states = [torch.where(empty, initial, final[direction])
+              for initial, final in zip(initial_states, final_states)]
+    return torch.where(empty, torch.zeros_like(states[0]), states[0]), states
+
+
 def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
     """Keras's `(last_output, outputs, states)` for one LSTM/GRU layer, or None."""
     if not _runtime_ok(sequences):
@@ -246,10 +260,7 @@ def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
         # real step's output (zeros for an empty row), as in Keras's loop.
         _, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
                                bidirectional=False, need_outputs=False)
-        empty = (lengths == 0).unsqueeze(-1)
-        states = [torch.where(empty, initial, final[0])
-                  for initial, final in zip(initial_states, final_states)]
-        last_output = torch.where(empty, torch.zeros_like(states[0]), states[0])
+        last_output, states = _last_only(final_states, initial_states, lengths, 0)
         return last_output, last_output.unsqueeze(1), states
     outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
                                  bidirectional=False)
@@ -297,13 +308,8 @@ def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
         # final h; an empty row gives zeros and keeps its initial states.
         _, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
                                bidirectional=True, need_outputs=False)
-        empty = (lengths == 0).unsqueeze(-1)
-        forward_states = [torch.where(empty, initial, final[0])
-                          for initial, final in zip(forward_initial, final_states)]
-        backward_states = [torch.where(empty, initial, final[1])
-                           for initial, final in zip(backward_initial, final_states)]
-        y = torch.where(empty, torch.zeros_like(forward_states[0]), forward_states[0])
-        y_rev = torch.where(empty, torch.zeros_like(backward_states[0]), backward_states[0])
+        y, forward_states = _last_only(final_states, forward_initial, lengths, 0)
+        y_rev, backward_states = _last_only(final_states, backward_initial, lengths, 1)
         return _merged(wrapper, y, y_rev, forward_states, backward_states)
     outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
                                  bidirectional=True)

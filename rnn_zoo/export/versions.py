@@ -330,10 +330,10 @@ def export_model(model, name=None, root="saved_models", version=None, vectorizer
     """
     import keras
 
-    name = _check_name(name if name is not None else model.name)
     from rnn_zoo.export.tflite import LSTM_KERNELS
     from rnn_zoo.validation import check_choice
 
+    name = _check_name(name if name is not None else model.name)
     check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_model")
     model_dir = os.path.join(os.fspath(root), name)
     if version is not None:
