@@ -68,11 +68,37 @@ def build(cell, units):
     return model
 
 
-def mean_nll(model, x, y, w):
+def nll_of(probabilities, y, w):
     """NLL per real step: summed over keys, averaged over the steps with weight 1."""
-    p = np.clip(model.predict(x, verbose=0, batch_size=128), 1e-7, 1 - 1e-7)
+    p = np.clip(probabilities, 1e-7, 1 - 1e-7)
     nll = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(-1)
     return float((nll * w).sum() / w.sum())
+
+
+def mean_nll(model, x, y, w):
+    """The model's NLL per real step on `(x, y, w)`."""
+    return nll_of(model.predict(x, verbose=0, batch_size=128), y, w)
+
+
+def load_splits():
+    """`{"train" | "valid" | "test": (x, y, w)}` of all 4-part chorales."""
+    return {split: next_step(load_bach_chorales(split=split))
+            for split in ("train", "valid", "test")}
+
+
+def memoryless_baseline(train, test):
+    """Test NLL of the per-key frequency: the best model that ignores the past."""
+    y, w = train[1], train[2]
+    frequency = (y * w[..., None]).sum((0, 1)) / w.sum()
+    return nll_of(np.broadcast_to(frequency, test[1].shape), test[1], test[2])
+
+
+def train_and_score(cell, units, splits, seed):
+    """Build, train (seeded) and score one model: `(model, best_epoch, test NLL)`."""
+    keras.utils.set_random_seed(seed)
+    model = build(cell, units)
+    best_epoch = fit(model, splits["train"], splits["valid"], seed=seed)
+    return model, best_epoch, mean_nll(model, *splits["test"])
 
 
 def fit(model, train, valid, seed):
@@ -96,40 +122,36 @@ def fit(model, train, valid, seed):
     return best_epoch
 
 
-parser = argparse.ArgumentParser(description="tanh RNN vs GRU vs LSTM on the Bach chorales")
-parser.add_argument("--seed", type=int, default=0, help="weights, shuffling and noise (default 0)")
-args = parser.parse_args()
+def main():
+    parser = argparse.ArgumentParser(description="tanh RNN vs GRU vs LSTM on the Bach chorales")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="weights, shuffling and noise (default 0)")
+    args = parser.parse_args()
 
-train_data = load_bach_chorales(split="train")
-valid_data = load_bach_chorales(split="valid")
-test_data = load_bach_chorales(split="test")
-print(f"{len(train_data)} / {len(valid_data)} / {len(test_data)} chorales (train/valid/test)")
-train_set, valid, test = next_step(train_data), next_step(valid_data), next_step(test_data)
-# Per-key frequency baseline: the best model that ignores the past.
-y, w = train_set[1], train_set[2]
-frequency = np.clip((y * w[..., None]).sum((0, 1)) / w.sum(), 1e-7, 1 - 1e-7)
-baseline = float(-(test[1] * np.log(frequency) + (1 - test[1]) * np.log(1 - frequency))
-                 .sum(-1)[test[2] > 0].mean())
+    splits = load_splits()
+    print(" / ".join(str(len(splits[s][0])) for s in ("train", "valid", "test"))
+          + " chorales (train/valid/test)")
+    baseline = memoryless_baseline(splits["train"], splits["test"])
+    rows = [["per-key frequency (no memory)", "-", "-", "-", f"{baseline:.2f}", "-", "-"]]
+    published = {"simple_rnn": 9.10, "gru": 8.54, "lstm": 8.67}
+    measured = {}
+    for cell, units in (("simple_rnn", 100), ("gru", 46), ("lstm", 36)):
+        start = time.time()
+        model, best_epoch, measured[cell] = train_and_score(cell, units, splits, args.seed)
+        recurrent = sum(int(np.prod(v.shape)) for v in model.get_layer(f"{cell}_1").weights)
+        rows.append([cell, str(units), f"{recurrent:,}",
+                     f"{mean_nll(model, *splits['valid']):.2f}", f"{measured[cell]:.2f}",
+                     f"{published[cell]:.2f}", f"{best_epoch} ({time.time() - start:.0f} s)"])
+        print(f"{cell}: test NLL {measured[cell]:.2f}", flush=True)
+    _common.print_table(["model", "units", "recurrent params", "valid NLL/step",
+                         "test NLL/step", "Chung et al.", "best epoch (time)"], rows)
+    ranking = " < ".join(sorted(measured, key=measured.get))
+    print(f"ranking here (lower NLL first): {ranking}; Chung et al.: gru < lstm < simple_rnn")
+    _common.bar_plot(_common.output_path("bach_chorales.png"), list(measured),
+                     {"measured": list(measured.values()),
+                      "Chung et al. (JSB)": [published[c] for c in measured]},
+                     "test NLL per step (lower is better)", "Bach chorales, ~20K parameters")
 
-rows = [["per-key frequency (no memory)", "-", "-", "-", f"{baseline:.2f}", "-", "-"]]
-published = {"simple_rnn": 9.10, "gru": 8.54, "lstm": 8.67}
-measured = {}
-for cell, units in (("simple_rnn", 100), ("gru", 46), ("lstm", 36)):
-    keras.utils.set_random_seed(args.seed)
-    model = build(cell, units)
-    recurrent = sum(int(np.prod(v.shape)) for v in model.get_layer(f"{cell}_1").weights)
-    start = time.time()
-    best_epoch = fit(model, train_set, valid, seed=args.seed)
-    measured[cell] = mean_nll(model, *test)
-    rows.append([cell, str(units), f"{recurrent:,}", f"{mean_nll(model, *valid):.2f}",
-                 f"{measured[cell]:.2f}", f"{published[cell]:.2f}",
-                 f"{best_epoch} ({time.time() - start:.0f} s)"])
-    print(f"{cell}: test NLL {measured[cell]:.2f}", flush=True)
-_common.print_table(["model", "units", "recurrent params", "valid NLL/step", "test NLL/step",
-                     "Chung et al.", "best epoch (time)"], rows)
-ranking = " < ".join(sorted(measured, key=measured.get))
-print(f"ranking here (lower NLL first): {ranking}; Chung et al.: gru < lstm < simple_rnn")
-_common.bar_plot(_common.output_path("bach_chorales.png"), list(measured),
-                 {"measured": list(measured.values()),
-                  "Chung et al. (JSB)": [published[c] for c in measured]},
-                 "test NLL per step (lower is better)", "Bach chorales, ~20K parameters")
+
+if __name__ == "__main__":
+    main()

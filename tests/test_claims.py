@@ -16,9 +16,9 @@ what these settings measured (see examples/README.md).
 """
 
 import functools
+import os
+import sys
 
-import keras
-import numpy as np
 import pytest
 
 import rnn_zoo
@@ -27,7 +27,6 @@ from rnn_zoo.data.generators import negation_sentiment
 from rnn_zoo.text import TextVectorizer
 from rnn_zoo.train import train
 
-CHORALE_MAX_EPOCHS = 150  # early stopping ends every run first (LSTM: best epoch 95)
 
 
 def _fit(model, x, y, epochs, batch_size=32):
@@ -128,25 +127,20 @@ def test_gated_rnns_classify_japanese_vowels(japanese_vowels, cell):
     assert accuracy >= 0.95, accuracy
 
 
+def _chorale_example():
+    """examples/bach_chorales.py as a module: the test runs the example's own setup."""
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "examples")
+    if examples not in sys.path:
+        sys.path.insert(0, examples)  # the example imports its sibling `_common`
+    import bach_chorales
+
+    return bach_chorales
+
+
 @functools.lru_cache(maxsize=None)
 def _chorale_splits():
-    from rnn_zoo.data.datasets import load_bach_chorales
-
-    def next_step(data):
-        # Input frame t, target frame t+1; -1.0 marks padding (a real rest is all zeros).
-        x = data.x[:, :-1].copy()
-        x[~data.mask[:, :-1]] = -1.0
-        return x, data.x[:, 1:], data.mask[:, 1:].astype("float32")
-
-    return {split: next_step(load_bach_chorales(split=split))
-            for split in ("train", "valid", "test")}
-
-
-def _chorale_nll(probabilities, y, w):
-    """NLL per real step: binary cross-entropy summed over the 88 keys."""
-    p = np.clip(probabilities, 1e-7, 1 - 1e-7)
-    nll = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(-1)
-    return float((nll * w).sum() / w.sum())
+    return _chorale_example().load_splits()
 
 
 @functools.lru_cache(maxsize=None)
@@ -154,36 +148,7 @@ def _chorale_test_nll(cell, units):
     """examples/bach_chorales.py's setup, seed 0: whole chorales, Adam 0.005 with
     clipnorm 1, weight noise 0.075, early stopping on the exact validation NLL
     (patience 10, best weights restored). Returns the test NLL per real step."""
-    from keras import ops
-
-    from rnn_zoo.callbacks import WeightNoise
-    from rnn_zoo.layers import recurrent_layer
-
-    splits = _chorale_splits()
-    (x, y, w), valid, test = splits["train"], splits["valid"], splits["test"]
-
-    def nll_per_step(y_true, y_pred):
-        y_pred = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
-        return -ops.sum(y_true * ops.log(y_pred) + (1.0 - y_true) * ops.log(1.0 - y_pred),
-                        axis=-1)
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((None, 88))
-    hidden = keras.layers.Masking(mask_value=-1.0)(inputs)
-    hidden = recurrent_layer(cell, units, return_sequences=True)(hidden)
-    model = keras.Model(inputs, keras.layers.Dense(88, activation="sigmoid")(hidden))
-    model.compile(optimizer=keras.optimizers.Adam(0.005, clipnorm=1.0), loss=nll_per_step)
-    noise = WeightNoise(0.075, seed=0)
-    best, best_weights, best_epoch = np.inf, None, 0
-    for epoch in range(1, CHORALE_MAX_EPOCHS + 1):
-        model.fit(x, y, sample_weight=w, batch_size=8, epochs=1, verbose=0, callbacks=[noise])
-        nll = _chorale_nll(model.predict(valid[0], verbose=0, batch_size=128), *valid[1:])
-        if nll < best:
-            best, best_weights, best_epoch = nll, model.get_weights(), epoch
-        elif epoch - best_epoch >= 10:
-            break
-    model.set_weights(best_weights)
-    return _chorale_nll(model.predict(test[0], verbose=0, batch_size=128), *test[1:])
+    return _chorale_example().train_and_score(cell, units, _chorale_splits(), seed=0)[2]
 
 
 # Chung et al. (2014): GRU 8.54 and LSTM 8.67 vs tanh RNN 9.10 test NLL on JSB
@@ -194,9 +159,7 @@ def _chorale_test_nll(cell, units):
 @pytest.mark.parametrize("cell,units", [("gru", 46), ("lstm", 36)])
 def test_gated_rnns_beat_the_tanh_rnn_on_chorales(cell, units):
     splits = _chorale_splits()
-    (_, y, w), (_, test_y, test_w) = splits["train"], splits["test"]
-    frequency = (y * w[..., None]).sum((0, 1)) / w.sum()
-    baseline = _chorale_nll(np.broadcast_to(frequency, test_y.shape), test_y, test_w)
+    baseline = _chorale_example().memoryless_baseline(splits["train"], splits["test"])
     tanh = _chorale_test_nll("simple_rnn", 100)
     gated = _chorale_test_nll(cell, units)
     assert tanh <= baseline - 1.5, (tanh, baseline)  # every net learns the music
