@@ -9,9 +9,12 @@ Reproduce:
 
     KERAS_BACKEND=tensorflow python benchmarks/export_latency.py [--repeats 50] [--rounds 5]
 
-A second table splits the LSTM T=100 row: rnn_zoo's fused export, the same
-model with its LSTM as rnn_zoo's static-shape WHILE loop, and the bare fused
-kernel (the composite function alone), on a full row and a half-padded one.
+A second table splits the LSTM rows (both sizes): rnn_zoo's fused export,
+the same model with its LSTM as rnn_zoo's static-shape WHILE loop, the bare
+fused kernel (the composite function alone), and a "floor": a WHILE loop that
+only adds `h @ recurrent_kernel` to each step's projection, no gates, i.e.
+the least any LSTM built from TFLite builtin ops must run per step. Full row
+and half-padded row; `--only-lstm-kernels` prints just this table.
 
 Targets: fused LSTM <= 0.5x Keras's own export latency in float32; GRU and
 SimpleRNN (a builtin WHILE loop: TFLite has no fused GRU op) <= 1.0x;
@@ -111,17 +114,48 @@ def _loop_lstm(model, path):
     write_atomically(path, convert_functions({"serving_default": serve}))
 
 
+def _matmul_floor(model, path, size):
+    """Not an LSTM: a WHILE loop that does only what any builtin-op LSTM
+    must do at each step, read the step's hoisted input projection
+    (`GATHER`) and add `h @ recurrent_kernel` (`FULLY_CONNECTED`, the
+    [U, 4U] float32 matrix read once a step), with no gate. Its latency
+    is a lower bound for an LSTM built from TFLite builtins, so its ratio
+    to Keras's export says how far below Keras such an LSTM can go here."""
+    import tensorflow as tf
+
+    layer = next(layer for layer in model.layers if isinstance(layer, keras.layers.LSTM))
+    weights = fused.CellWeights(layer)
+    spec = tf.TensorSpec([1, None, size["features"]], tf.float32, name="features")
+
+    @tf.function(input_signature=[spec], autograph=False)
+    def serve(inputs):
+        projected = tf.expand_dims(weights.project(inputs[0]), 1)
+        recurrent_kernel = tf.constant(weights.recurrent_kernel)
+        steps = tf.shape(inputs)[1]
+
+        def body(step, state):
+            gates = tf.gather(projected, step) + tf.matmul(state, recurrent_kernel)
+            return step + 1, tf.split(gates, 4, axis=-1)[0]
+
+        _, last = tf.while_loop(lambda step, _: step < steps, body,
+                                (tf.constant(0), tf.zeros([1, weights.units])))
+        return {"last": last}
+
+    write_atomically(path, convert_functions({"serving_default": serve}))
+
+
 def _lstm_kernel_table(size, workdir, rng, args):
     """Where the LSTM time goes: rnn_zoo's fused export vs its WHILE loop vs
-    the bare fused kernel, each paired with Keras's export, on a full row
-    and on a row that is half padding."""
+    the bare fused kernel vs the recurrent-matmul floor, each paired with
+    Keras's export, on a full row and on a row that is half padding."""
     model = _model("lstm", False, size)
-    paths = {name: os.path.join(workdir, f"kernel_{name}.tflite")
-             for name in ("keras", "fused", "loop", "bare")}
+    paths = {name: os.path.join(workdir, f"kernel_{name}_{size['units']}.tflite")
+             for name in ("keras", "fused", "loop", "bare", "floor")}
     _keras_export(model, paths["keras"], size)
     export_tflite(model, paths["fused"])
     _loop_lstm(model, paths["loop"])
     _bare_fused_lstm(model, paths["bare"], size)
+    _matmul_floor(model, paths["floor"], size)
     interpreters = {name: verify.load_interpreter(path) for name, path in paths.items()}
     keras_input = verify.signature_details(interpreters["keras"])["inputs"][0]["name"]
     full = rng.normal(size=(1, size["steps"], size["features"])).astype("float32")
@@ -131,9 +165,9 @@ def _lstm_kernel_table(size, workdir, rng, args):
           "Keras export ms | candidate ms | ratio |")
     print("|---|---|---|---|---|")
     for label, x in (("full row", full), ("half padding", half)):
-        for name in ("fused", "loop", "bare"):
-            if name == "bare" and x is half:
-                continue  # the bare kernel has no padding handling
+        for name in ("fused", "loop", "bare", "floor"):
+            if name in ("bare", "floor") and x is half:
+                continue  # neither handles padding
             keras_ms, candidate_ms, ratio = _paired_latency(
                 (interpreters["keras"], {keras_input: x}),
                 (interpreters[name], {"features": x}),
@@ -152,9 +186,16 @@ def main():
                         help="training epochs of the JapaneseVowels model (default 20)")
     parser.add_argument("--only-accuracy", action="store_true",
                         help="just the quantized-accuracy table")
+    parser.add_argument("--only-lstm-kernels", action="store_true",
+                        help="just the LSTM kernel table (fused, loop, bare, floor)")
     args = parser.parse_args()
     if args.only_accuracy:
         _quantized_accuracy_table(tempfile.mkdtemp(prefix="rnn_zoo_bench_"), args.accuracy_epochs)
+        return
+    if args.only_lstm_kernels:
+        for size in SIZES:
+            _lstm_kernel_table(size, tempfile.mkdtemp(prefix="rnn_zoo_bench_"),
+                               np.random.default_rng(0), args)
         return
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print("# command: KERAS_BACKEND=tensorflow python benchmarks/export_latency.py "
@@ -185,7 +226,8 @@ def main():
                   f"{keras_ms:.3f} | {zoo_ms:.3f} | {ratio:.2f}x | "
                   f"{','.join(kernel)} (diff {report.max_abs_diff:.1e}) |", flush=True)
 
-    _lstm_kernel_table(SIZES[0], workdir, rng, args)
+    for size in SIZES:
+        _lstm_kernel_table(size, workdir, rng, args)
 
     size = SIZES[0]
     model = _model("lstm", False, size)

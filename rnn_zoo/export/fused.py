@@ -298,7 +298,8 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False, keep_reset_step=Fal
     0, so c and h become 0 whatever they held. Its output is dropped.
 
     Args:
-        inputs: `[1, time, features]` float32, time >= 1.
+        inputs: `[1, time, features]` float32 (time may be 0 with
+            `keep_reset_step`: the reset step is then the only one).
         weights: `CellWeights` of an LSTM with tanh / sigmoid.
         go_backwards: read the sequence from the end (the output is then in
             reading order, i.e. reversed time, like Keras's `go_backwards`).
@@ -338,9 +339,8 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False, keep_reset_step=Fal
     return outputs[1] if keep_reset_step else outputs[1][:, 1:]
 
 
-def loop_sequence(inputs, weights, length=None, return_sequences=True):
-    """Run any cell over the first `length` steps of `inputs` as one builtin
-    `WHILE` loop.
+def loop_sequence(inputs, weights, return_sequences=True):
+    """Run any cell over every step of `inputs` as one builtin `WHILE` loop.
 
     Why it looks like this (this exporter's first loop, a `TensorArray`
     written at every step, ran 1.6-16x slower than Keras's own
@@ -358,28 +358,25 @@ def loop_sequence(inputs, weights, length=None, return_sequences=True):
       its input), so the body stays static.
     * The input projection of every step is one `FULLY_CONNECTED` before
       the loop, so the body holds only `h @ recurrent_kernel` and the gates.
-    * The loop runs only the `length` real steps (padding is compacted to
-      the end by `RightAlignPadding`), and the final state is the last real
-      output, so a layer without `return_sequences` carries no per-step
+    * The exporter passes the real steps alone (`rnn_zoo.export.graph`), so
+      the loop never runs a padding step, and the final state is the last
+      output: a layer without `return_sequences` carries no per-step
       buffer at all.
 
     Args:
-        inputs: `[1, time, features]` float32.
+        inputs: `[1, time, features]` float32 (time may be 0).
         weights: `CellWeights`.
-        length: int32 scalar tensor, the real steps (the first `length`
-            rows of `inputs`), <= time; None runs every step.
         return_sequences: bool, also return the per-step outputs.
 
     Returns:
-        `(sequence, last)`: `[1, time, units]` outputs (zeros after
-        `length`; None when `return_sequences` is False) and the state `h`
-        after the last real step `[1, units]` (zeros when `length` is 0).
+        `(sequence, last)`: `[1, time, units]` outputs (None when
+        `return_sequences` is False) and the state `h` after the last step
+        `[1, units]` (zeros when time is 0).
     """
     features = inputs.shape[-1]
     # [time, 1, G]: GATHER with a scalar step index then yields [1, G].
     projected = tf.expand_dims(weights.project(tf.reshape(inputs, [-1, features])), 1)
-    if length is None:
-        length = tf.shape(inputs)[1]
+    steps = tf.shape(inputs)[1]
     units = weights.units
 
     def body(t, states, *sequence):
@@ -391,35 +388,27 @@ def loop_sequence(inputs, weights, length=None, return_sequences=True):
 
     loop_vars = (tf.constant(0), weights.initial_states())
     if return_sequences:
-        loop_vars += (tf.zeros(tf.stack([tf.shape(inputs)[1], units])),)
-    outputs = tf.while_loop(lambda t, *rest: t < length, body, loop_vars)
+        # One spare row: with a row of 0 steps (all padding) the buffer
+        # would have none, and TFLite prepares the body's
+        # DYNAMIC_UPDATE_SLICE (a [1, units] update) even when it never runs.
+        loop_vars += (tf.zeros(tf.stack([steps + 1, units])),)
+    outputs = tf.while_loop(lambda t, *rest: t < steps, body, loop_vars)
     last = outputs[1][0]
-    sequence = outputs[2][tf.newaxis] if return_sequences else None
+    sequence = tf.expand_dims(outputs[2][:steps], 0) if return_sequences else None
     return sequence, last
 
 
-def recurrent_sequence(inputs, weights, length=None, return_sequences=True):
+def recurrent_sequence(inputs, weights, return_sequences=True):
     """The fastest exportable form of `weights`' layer over `inputs`.
 
     Fused LSTM kernel when the cell allows it, the static-shape `WHILE`
     loop of `loop_sequence` otherwise. Arguments and return value as in
     `loop_sequence`.
 
-    The fused kernel runs only the `length` real steps (a `STRIDED_SLICE`
-    to the real length first, the outputs padded back with zeros by `PAD`):
-    a row padded to a fixed length costs what its real steps cost, and the
-    last output is the kernel's last row (the reset step's exact 0 when
-    `length` is 0), no `GATHER` at a data-dependent index.
+    The last output is the fused kernel's last row (the reset step's exact
+    0 when `inputs` has no step), no `GATHER` at a data-dependent index.
     """
     if not weights.fusable:
-        return loop_sequence(inputs, weights, length=length,
-                             return_sequences=return_sequences)
-    steps = tf.shape(inputs)[1]
-    if length is None:
-        length = steps
-    outputs = fused_lstm_sequence(inputs[:, :length], weights, keep_reset_step=True)
-    last = outputs[:, -1]
-    if not return_sequences:
-        return None, last
-    sequence = tf.pad(outputs[:, 1:], [[0, 0], [0, steps - length], [0, 0]])
-    return sequence, last
+        return loop_sequence(inputs, weights, return_sequences=return_sequences)
+    outputs = fused_lstm_sequence(inputs, weights, keep_reset_step=True)
+    return (outputs[:, 1:] if return_sequences else None), outputs[:, -1]

@@ -11,15 +11,17 @@ under the TF backend), and each LSTM becomes the fused kernel.
 
 Padding, exactly as Keras defines it, at a static batch of one row:
 
-* `RightAlignPadding` appends one padding step (so an empty or all-padding
-  row still has a step to run), compacts the real steps to the front with
-  `WHERE` + `GATHER`, and records the row's real length n;
-* the fused LSTM kernel runs over the n real steps only (the aligned row
-  sliced to n), and the `WHILE` loop of GRU / SimpleRNN stops after them,
-  so padding costs no recurrent step. The backward direction
-  reverses only the real steps (`REVERSE_SEQUENCE`), so no kernel needs a
-  mask. The last output is the one after step n - 1 (zeros when n = 0,
-  like Keras's masked loop), and the outputs at the padding steps are
+* `RightAlignPadding` picks the n real steps with `WHERE` + `GATHER`; for
+  layers that need the whole row (pooling, attention, per-step outputs) it
+  also appends one padding step and compacts the real steps to the front.
+  The converter prunes whichever form no output uses, so a classifier's
+  graph holds only the first;
+* recurrent layers read the real steps alone: the fused LSTM kernel and
+  the `WHILE` loop of GRU / SimpleRNN run exactly n steps, so padding
+  costs no recurrent step and no kernel needs a mask; the backward
+  direction reverses them whole. The last output is the one after step
+  n - 1 (zeros when n = 0, like Keras's masked loop), and the outputs at
+  the padding steps are
   rebuilt as Keras's CPU loop leaves them: the last real output repeated
   (`zero_output_for_mask=False`, a plain layer) or zeros (inside
   `Bidirectional`, which forces `zero_output_for_mask=True`);
@@ -76,10 +78,27 @@ class PerStep:
 
     Wrapping lets the walker know which tensors carry a time axis, so model
     outputs with one drop the appended padding step.
+
+    Args:
+        values: the aligned row `[1, total, ...]` (real steps first).
+        real: the same tensor at the real steps only, `[1, n, ...]` (the
+            whole row in a model without `RightAlignPadding`). Recurrent
+            layers read this one. Both are built and the converter prunes whichever no
+            output uses: a classifier's graph then holds no padding
+            permutation at all (one `WHERE` + `GATHER` picks the real
+            steps), which took ~10 us, 0.06x Keras's latency, off a
+            32-unit LSTM (benchmarks/export_latency.py).
     """
 
-    def __init__(self, values):
+    def __init__(self, values, real):
         self.values = values
+        self.real = real
+
+    def map(self, function):
+        """Apply a per-step `function` to both forms."""
+        values = function(self.values)
+        # One op, not two, when every step is real (no RightAlignPadding).
+        return PerStep(values, values if self.real is self.values else function(self.real))
 
 
 class _RowContext:
@@ -140,9 +159,9 @@ class ModelGraph:
             zoo's layers (see `rnn_zoo.factories`), under the TF backend.
         sequence_fn: how a recurrent layer runs over a sequence, default
             `fused.recurrent_sequence` (fused LSTM kernel, `WHILE` loop for
-            the other cells); called as `sequence_fn(values, cell_weights,
-            length=, return_sequences=)` and returning `(sequence, last)`
-            like `fused.loop_sequence`.
+            the other cells); called as `sequence_fn(real_steps,
+            cell_weights, return_sequences=)` and returning
+            `(sequence, last)` like `fused.loop_sequence`.
 
     Example:
 
@@ -205,18 +224,21 @@ class ModelGraph:
         rank = len(values.shape)
         pad_value = tf.cast(layer.padding_value, values.dtype)
         pad_shape = [1, 1] if rank == 2 else [1, 1, values.shape[-1]]
-        values = tf.concat([values, tf.fill(pad_shape, pad_value)], axis=1)
-        is_padding = tf.equal(values, pad_value)
+        is_real = tf.not_equal(values, pad_value)
         if rank == 3:
-            is_padding = tf.reduce_all(is_padding, axis=-1)
-        is_padding = is_padding[0]
-        real = tf.cast(tf.where(tf.logical_not(is_padding))[:, 0], tf.int32)
+            is_real = tf.reduce_any(is_real, axis=-1)
+        real_index = tf.where(is_real[0])[:, 0]
+        # The real steps alone, for recurrent layers (see PerStep).
+        real_steps = tf.gather(values, real_index, axis=1)
+        values = tf.concat([values, tf.fill(pad_shape, pad_value)], axis=1)
+        is_padding = tf.concat([tf.logical_not(is_real[0]), [True]], axis=0)
+        real = tf.cast(real_index, tf.int32)
         padding = tf.cast(tf.where(is_padding)[:, 0], tf.int32)
         order = tf.concat([real, padding], axis=0)
         context.masked = True
         context.length = tf.size(real)
         context.total = tf.size(order)
-        aligned = PerStep(tf.gather(values, order, axis=1))
+        aligned = PerStep(tf.gather(values, order, axis=1), real=real_steps)
         if layer.return_order:
             return aligned, order
         return aligned
@@ -224,13 +246,17 @@ class ModelGraph:
     def _embedding(self, layer, inputs, context):
         if layer.mask_zero and not context.masked:
             raise _unsupported(layer, "mask_zero=True needs RightAlignPadding before it")
-        ids = tf.cast(inputs.values, tf.int32)
         vocab_size = int(layer.input_dim)
         oov = min(OOV_ID, vocab_size - 1)
-        # Map hostile ids to OOV before the lookup (Keras on CPU would raise).
-        out_of_range = tf.logical_or(ids < 0, ids >= vocab_size)
-        ids = tf.where(out_of_range, tf.fill(tf.shape(ids), oov), ids)
-        return PerStep(tf.gather(_const(self._numpy(layer.embeddings)), ids))
+        table = _const(self._numpy(layer.embeddings))
+
+        def lookup(ids):
+            ids = tf.cast(ids, tf.int32)
+            # Map hostile ids to OOV before the lookup (Keras on CPU would raise).
+            out_of_range = tf.logical_or(ids < 0, ids >= vocab_size)
+            return tf.gather(table, tf.where(out_of_range, tf.fill(tf.shape(ids), oov), ids))
+
+        return inputs.map(lookup)
 
     def _masking(self, layer, inputs, context):
         if not context.masked:
@@ -238,29 +264,37 @@ class ModelGraph:
         return inputs
 
     def _run_direction(self, values, cell, backwards, context, return_sequences=True):
-        """Run one direction over the aligned row.
+        """Run one direction over the real steps of a row.
 
-        Real steps come first, then padding, so no kernel needs a mask:
-        both the fused LSTM kernel (on the row sliced to `length`) and the
-        `WHILE` loop of GRU / SimpleRNN (and of LSTMs in int8 files) run
-        the `length` real steps only.
-        The backward direction reverses only the real steps
-        (`REVERSE_SEQUENCE`), so it too reads padding last.
+        The kernel reads `values.real`, the real steps alone `[1, n, ...]`,
+        so none needs a mask or a length, and a padding step costs nothing:
+        the fused LSTM kernel runs all of them, the `WHILE` loop of GRU /
+        SimpleRNN (and of LSTMs in int8 files or with
+        `lstm_kernel="loop"`) stops after them. The backward direction
+        reverses them whole (`REVERSE_V2`).
 
         Returns:
-            `(sequence, last)`: outputs `[1, total, units]` in time order
-            (valid at the real steps only; None unless `return_sequences`)
-            and the output after the last real step read, `[1, units]`
+            `(sequence, last)`: `sequence` is None unless
+            `return_sequences`, otherwise the pair `(outputs [1, total,
+            units] in time order, valid at the real steps only and zero
+            after them; the outputs at the real steps alone [1, n, units])`.
+            `last` is the output after the last real step read, `[1, units]`
             (zeros for a row with no real step).
         """
-        lengths = tf.reshape(context.length, [1])
+        real = values.real
         if backwards:
-            values = tf.reverse_sequence(values, lengths, seq_axis=1, batch_axis=0)
-        sequence, last = self.sequence_fn(values, cell, length=context.length,
-                                          return_sequences=return_sequences)
-        if backwards and return_sequences:
-            sequence = tf.reverse_sequence(sequence, lengths, seq_axis=1, batch_axis=0)
-        return sequence, last
+            real = tf.reverse(real, [1])
+        sequence, last = self.sequence_fn(real, cell, return_sequences=return_sequences)
+        if sequence is None:
+            return None, last
+        if backwards:
+            sequence = tf.reverse(sequence, [1])
+        padded = tf.pad(sequence, [[0, 0], [0, context.total - context.length], [0, 0]])
+        # The converter loses the static batch of 1 through PAD with computed
+        # paddings and needs it for later `[..., tf.newaxis]` slices; RESHAPE
+        # restores it (`set_shape` does not reach the converter).
+        padded = tf.reshape(padded, [1, -1, sequence.shape[-1]])
+        return (padded, sequence), last
 
     def _fill_padding(self, sequence, last, context, zeros):
         """Outputs at the padding steps as Keras's masked CPU loop leaves
@@ -271,27 +305,28 @@ class ModelGraph:
         return tf.where(real, sequence, fill)
 
     def _recurrent(self, layer, inputs, context):
-        values = inputs.values
         cells = self._cells[id(layer)]
         if isinstance(layer, keras.layers.Bidirectional):
             per_step = bool(layer.return_sequences)
-            forward, forward_last = self._run_direction(values, cells[0], False, context,
+            forward, forward_last = self._run_direction(inputs, cells[0], False, context,
                                                         return_sequences=per_step)
-            backward, backward_last = self._run_direction(values, cells[1], True, context,
+            backward, backward_last = self._run_direction(inputs, cells[1], True, context,
                                                           return_sequences=per_step)
             merge = _BIDIRECTIONAL_MERGES[layer.merge_mode]
             if not per_step:
                 return merge(forward_last, backward_last)
+            (forward, forward_real), (backward, backward_real) = forward, backward
             forward = self._fill_padding(forward, forward_last, context, zeros=True)
             backward = self._fill_padding(backward, backward_last, context, zeros=True)
-            return PerStep(merge(forward, backward))
+            return PerStep(merge(forward, backward), real=merge(forward_real, backward_real))
         (cell,) = cells
-        sequence, last = self._run_direction(values, cell, cell.go_backwards, context,
+        sequence, last = self._run_direction(inputs, cell, cell.go_backwards, context,
                                              return_sequences=cell.return_sequences)
         if not cell.return_sequences:
             return last
+        sequence, real = sequence
         return PerStep(self._fill_padding(sequence, last, context,
-                                          zeros=bool(layer.zero_output_for_mask)))
+                                          zeros=bool(layer.zero_output_for_mask)), real=real)
 
     def _masked_pooling(self, layer, inputs, context):
         values = inputs.values
@@ -322,7 +357,8 @@ class ModelGraph:
         # layer's own argsort would need TOPK_V2 on the whole row).
         inverse = tf.scatter_nd(order[:, tf.newaxis], tf.range(tf.size(order)),
                                 tf.shape(order))
-        return PerStep(tf.gather(sequence.values, inverse, axis=1))
+        # The real steps alone keep their order: only `values` moves.
+        return PerStep(tf.gather(sequence.values, inverse, axis=1), real=sequence.real)
 
     def _apply(self, layer, args, context):
         from rnn_zoo import heads
@@ -345,7 +381,7 @@ class ModelGraph:
             return self._attention_pooling(layer, inputs, context)
         if isinstance(layer, keras.layers.Dense):
             if isinstance(inputs, PerStep):
-                return PerStep(self._dense(layer, inputs.values))
+                return inputs.map(lambda values: self._dense(layer, values))
             return self._dense(layer, inputs)
         if isinstance(layer, _IDENTITY_LAYERS):
             return inputs
@@ -360,7 +396,8 @@ class ModelGraph:
             A list of output tensors, in `model.outputs` order.
         """
         context = _RowContext(tf.shape(inputs)[1])
-        computed = {id(self.model.inputs[0]): PerStep(inputs)}
+        # Without RightAlignPadding every step is real.
+        computed = {id(self.model.inputs[0]): PerStep(inputs, real=inputs)}
         nodes_by_depth = self.model._nodes_by_depth
         for depth in sorted(nodes_by_depth, reverse=True):
             for node in nodes_by_depth[depth]:
