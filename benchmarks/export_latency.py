@@ -257,19 +257,13 @@ def _quantized_accuracy_table(workdir, epochs):
     features the converter quantizes no LSTM weight at all (each per-gate
     matrix is under its 1024-element threshold; `export_tflite` warns).
     """
-    from rnn_zoo.data.datasets import load_japanese_vowels
+    from rnn_zoo.data import SequenceScaler
+    from rnn_zoo.data import load_japanese_vowels
 
     train_data = load_japanese_vowels(split="train")
     test_data = load_japanese_vowels(split="test")
-    real = train_data.x[train_data.mask]
-    mean, std = real.mean(axis=0), real.std(axis=0)
-
-    def standardize(data):
-        x = ((data.x - mean) / std).astype("float32")
-        x[~data.mask] = 0.0  # padding keeps the mask value
-        return x
-
-    x, test_x = standardize(train_data), standardize(test_data)
+    scaler = SequenceScaler.fit(train_data)
+    x, test_x = scaler.transform(train_data), scaler.transform(test_data)
     keras.utils.set_random_seed(0)
     model = rnn_zoo.build_sequence_classifier(12, 9, cell="lstm", units=128,
                                               learning_rate=3e-3)

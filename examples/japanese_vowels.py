@@ -14,22 +14,15 @@ import keras
 import numpy as np
 
 import rnn_zoo
-from rnn_zoo.data.datasets import load_japanese_vowels
+from rnn_zoo.data import SequenceScaler
+from rnn_zoo.data import load_japanese_vowels
 from rnn_zoo.train import train
 
 train_data = load_japanese_vowels(split="train")
 test_data = load_japanese_vowels(split="test")
-real = train_data.x[train_data.mask]
-mean, std = real.mean(axis=0), real.std(axis=0)
-
-
-def standardize(data):
-    x = (data.x - mean) / std
-    x[~data.mask] = 0.0  # padding keeps the mask value
-    return x
-
-
-x, xt = standardize(train_data), standardize(test_data)
+# Statistics of the training split's real steps; padding stays 0.0.
+scaler = SequenceScaler.fit(train_data)
+x, xt = scaler.transform(train_data), scaler.transform(test_data)
 # Hold out 20% of the training speakers' utterances for early stopping.
 order = np.random.default_rng(0).permutation(len(x))
 valid, fit = order[:54], order[54:]

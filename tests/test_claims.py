@@ -103,19 +103,14 @@ def test_only_the_bidirectional_tagger_sees_the_later_word(tagging, bidirectiona
 
 @pytest.fixture(scope="module")
 def japanese_vowels():
-    from rnn_zoo.data.datasets import load_japanese_vowels
+    from rnn_zoo.data import SequenceScaler
+    from rnn_zoo.data import load_japanese_vowels
 
     train_data = load_japanese_vowels(split="train")
     test_data = load_japanese_vowels(split="test")
-    real = train_data.x[train_data.mask]
-    mean, std = real.mean(axis=0), real.std(axis=0)
-
-    def standardize(data):
-        x = (data.x - mean) / std
-        x[~data.mask] = 0.0  # padding stays the mask value
-        return x
-
-    return standardize(train_data), train_data.labels, standardize(test_data), test_data.labels
+    scaler = SequenceScaler.fit(train_data)
+    return (scaler.transform(train_data), train_data.labels,
+            scaler.transform(test_data), test_data.labels)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

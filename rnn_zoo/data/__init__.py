@@ -15,6 +15,7 @@ Example:
 >>> from rnn_zoo import data
 >>> probe = data.negation_sentiment(2000, seed=0)
 >>> vowels = data.load_japanese_vowels(split="train")
+>>> x = data.SequenceScaler.fit(vowels).transform(vowels)  # padding stays 0.0
 >>> mine = data.read_text_csv("reviews.csv", labels=["neg", "pos"])  # doctest: +SKIP
 """
 
@@ -37,11 +38,13 @@ from rnn_zoo.data.readers import pad_sequences
 from rnn_zoo.data.readers import read_sequences_npz
 from rnn_zoo.data.readers import read_text_csv
 from rnn_zoo.data.readers import read_text_jsonl
+from rnn_zoo.data.scaling import SequenceScaler
 
 __all__ = [
     "DataError",
     "SENTIMENT_CLASS_NAMES",
     "SequenceData",
+    "SequenceScaler",
     "TAG_NAMES",
     "TaggingData",
     "TextClassificationData",
