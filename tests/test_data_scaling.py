@@ -28,8 +28,8 @@ def test_statistics_ignore_padding_and_padding_stays_zero():
     x = scaler.transform(data)
     assert x.dtype == np.float32
     np.testing.assert_array_equal(x[1, 1], [0.0, 0.0])  # padding
-    np.testing.assert_allclose(x[0, 0], [(1 - 3) / np.std([1, 3, 5]), (10 - 20) / np.std([10, 30, 20])],
-                               rtol=1e-6)
+    expected = [(1 - 3) / np.std([1, 3, 5]), (10 - 20) / np.std([10, 30, 20])]
+    np.testing.assert_allclose(x[0, 0], expected, rtol=1e-6)
 
 
 def test_other_splits_use_the_training_statistics():

@@ -83,10 +83,10 @@ class PerStep:
         values: the aligned row `[1, total, ...]` (real steps first).
         real: the same tensor at the real steps only, `[1, n, ...]` (the
             whole row in a model without `RightAlignPadding`). Recurrent
-            layers read this one. Both are built and the converter prunes whichever no
-            output uses: a classifier's graph then holds no padding
-            permutation at all (one `WHERE` + `GATHER` picks the real
-            steps), which took ~10 us, 0.06x Keras's latency, off a
+            layers read this one. Both are built and the converter prunes
+            whichever no output uses: a classifier's graph then holds no
+            padding permutation at all (one `WHERE` + `GATHER` picks the
+            real steps), which took ~10 us, 0.06x Keras's latency, off a
             32-unit LSTM (benchmarks/export_latency.py).
     """
 
