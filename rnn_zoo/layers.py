@@ -261,6 +261,28 @@ class RightAlignPadding(keras.layers.Layer):
 
     def call(self, inputs):
         is_padding = ops.cast(self.padding_mask(inputs), "int32")
+        if keras.backend.backend() == "torch":
+            # Eager: the branch below would cost more than the sort it skips
+            # (0.36 vs 0.26 ms on a [32, 60] batch, measured).
+            return self._compact(inputs, is_padding)
+        # Most batches come right-padded already: skip the sort for them.
+        # Inside the compiled training step the argsort costs ~0.2 ms a batch
+        # on jax (2% of a small GRU step) and ~0.1 ms on tensorflow; the
+        # check costs ~2 us (benchmarks/train_speed.py's alignment table).
+        already_aligned = ops.all(is_padding[:, 1:] >= is_padding[:, :-1])
+        return ops.cond(already_aligned, lambda: self._unchanged(inputs),
+                        lambda: self._compact(inputs, is_padding))
+
+    def _unchanged(self, inputs):
+        if not self.return_order:
+            return inputs
+        shape = ops.shape(inputs)
+        order = ops.broadcast_to(
+            ops.expand_dims(ops.arange(shape[1], dtype="int32"), 0), (shape[0], shape[1])
+        )
+        return inputs, order
+
+    def _compact(self, inputs, is_padding):
         steps = ops.shape(inputs)[1]
         positions = ops.expand_dims(ops.arange(steps, dtype="int32"), 0)
         # Real steps keep their position as the key, padding steps are pushed
