@@ -254,7 +254,8 @@ class ModelGraph:
             ids = tf.cast(ids, tf.int32)
             # Map hostile ids to OOV before the lookup (Keras on CPU would raise).
             out_of_range = tf.logical_or(ids < 0, ids >= vocab_size)
-            return tf.gather(table, tf.where(out_of_range, tf.fill(tf.shape(ids), oov), ids))
+            # A scalar OOV id broadcasts in SELECT_V2 (no FILL / SHAPE ops).
+            return tf.gather(table, tf.where(out_of_range, tf.constant(oov, tf.int32), ids))
 
         return inputs.map(lookup)
 
