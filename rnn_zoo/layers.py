@@ -216,6 +216,11 @@ def recurrent_layer(cell, units, **kwargs):
     return RECURRENT_LAYERS[cell](units, **kwargs)
 
 
+def _right_padded(is_padding):
+    """Scalar bool: in every row no real step follows a padding step."""
+    return ops.all(is_padding[:, 1:] >= is_padding[:, :-1])
+
+
 def _is_cpu_tensor(tensor):
     """True for a torch tensor with data on the CPU (not CUDA, not meta)."""
     device = getattr(tensor, "device", None)
@@ -271,17 +276,16 @@ class RightAlignPadding(keras.layers.Layer):
         # Inside the compiled training step the argsort costs ~0.2 ms a batch
         # on jax (2% of a small GRU step) and ~0.1 ms on tensorflow; the
         # check costs ~2 us (benchmarks/train_speed.py's alignment table).
-        already_aligned = ops.all(is_padding[:, 1:] >= is_padding[:, :-1])
         if keras.backend.backend() == "torch":
             # Eager torch: `ops.cond` costs more than the sort (0.36 vs
             # 0.26 ms), a Python branch on a CPU tensor much less (the whole
             # call 0.07 vs 0.24 ms on a [32, 60] batch). On CUDA it would wait
             # for the device at every batch, and symbolic (meta) tensors
             # have no value: both keep the sort.
-            if _is_cpu_tensor(inputs) and bool(already_aligned):
+            if _is_cpu_tensor(inputs) and bool(_right_padded(is_padding)):
                 return self._unchanged(inputs)
             return self._compact(inputs, is_padding)
-        return ops.cond(already_aligned, lambda: self._unchanged(inputs),
+        return ops.cond(_right_padded(is_padding), lambda: self._unchanged(inputs),
                         lambda: self._compact(inputs, is_padding))
 
     def _unchanged(self, inputs):
