@@ -5,8 +5,29 @@ CUDA and only without a mask (`keras/src/backend/torch/rnn.py`); on CPU it
 runs a Python loop over time steps, and any mask sends it to the even slower
 generic `backend.rnn` loop. Both run 2-4x slower than `torch.nn.LSTM` on the
 same CPU (see shared/FACTS.md). This module calls the same ATen kernels that
-`torch.nn.LSTM`/`torch.nn.GRU` use, on CPU and CUDA (where ATen picks cuDNN),
-with masks turned into packed sequences.
+`torch.nn.LSTM`/`torch.nn.GRU` use, on CPU and CUDA (where ATen picks cuDNN).
+
+A right-padded batch runs one of two ways (`runs_over_padding` picks):
+
+* packed sequences, as `torch.nn.utils.rnn.pack_padded_sequence` users do:
+  each row stops at its own length. Always on CUDA, where cuDNN takes
+  packed batches natively.
+* over the padding, on CPU when the batch is mostly real steps: one
+  unpacked kernel call per direction over the longest row, the last real
+  output of each row gathered afterwards. The backward direction reverses
+  each row's real steps first, so padding still comes last. Right padding
+  can't reach a real step's output, so the results are the packed ones
+  (and the gradients, since the padded steps feed nothing that is used).
+  It exists because ATen's CPU backward of a packed batch zero-fills a
+  copy of the whole packed input at every step (`slice_backward`), which
+  grows with steps x total steps; and because unpacked LSTM on CPU takes
+  oneDNN's fused kernel. Measured fwd+bwd (1 thread, 64 units, batch 32,
+  T=60, lengths T/2..T): LSTM 36-41 -> 11-15 ms, GRU 31-33 -> 19-28 ms;
+  at T=200, 128 units: LSTM 1584 -> 162 ms, GRU 1068 -> 237 ms. Packing
+  wins only on batches that are mostly padding (LSTM below about 25% real
+  steps, GRU below about 50%), hence the thresholds below. An LSTM whose
+  final cell state is needed (`return_state`) packs: the unpacked kernel
+  returns c only after the last step, padding included.
 
 The weights are the Keras variables themselves (transposed and, for the GRU,
 gate-reordered on the fly), so autograd flows into them and the saved layout
@@ -121,15 +142,83 @@ def gru_params(cell, dtype):
             reorder(bias[0]), reorder(bias[1])]
 
 
-def _run(cell_kind, inputs, hx, params, lengths, bidirectional, need_outputs=True):
-    """One `torch._VF` call; outputs zero-padded `[batch, time, dirs*units]`.
+# Smallest share of real steps (sum of lengths / (batch x longest row)) at
+# which a CPU batch runs over its padding instead of packing; the crossovers
+# measured with fwd+bwd at T=30..200 (see the module docstring).
+MIN_REAL_SHARE_TO_RUN_OVER_PADDING = {"lstm": 0.25, "gru": 0.5}
+
+
+def runs_over_padding(cell_kind, lengths, device, need_cell_state):
+    """Whether a right-padded batch runs unpacked over its padding.
+
+    Args:
+        cell_kind: "lstm" or "gru".
+        lengths: int64 `[batch]`, every length >= 1.
+        device: the `torch.device` the batch is on.
+        need_cell_state: whether an LSTM's final cell state is used.
+
+    Returns:
+        True to run over the padding, False to pack (see module docstring).
+    """
+    if device.type != "cpu":
+        return False
+    if cell_kind == "lstm" and need_cell_state:
+        return False
+    real_share = float(lengths.sum()) / (lengths.numel() * int(lengths.max()))
+    return real_share >= MIN_REAL_SHARE_TO_RUN_OVER_PADDING[cell_kind]
+
+
+def _run_over_padding(function, cell_kind, inputs, hx, params, lengths,
+                      bidirectional, train):
+    """`_run`'s packed result without packing: one unpacked call a direction.
+
+    The LSTM's final c is not available this way (the caller only asks when
+    it is unused): it comes back NaN, so that a use could not go unnoticed.
+    """
+    steps = inputs.shape[1]
+    longest = int(lengths.max())
+    inputs = inputs[:, :longest]
+    last_index = (lengths - 1).unsqueeze(1)
+    reverse_index = _reverse_valid_index(lengths, longest) if bidirectional else None
+    outputs, finals = [], []
+    for direction in range(2 if bidirectional else 1):
+        if cell_kind == "lstm":
+            direction_hx = tuple(state[direction:direction + 1] for state in hx)
+        else:
+            direction_hx = hx[direction:direction + 1]
+        direction_inputs = inputs if direction == 0 else _gather_time(inputs, reverse_index)
+        direction_outputs = function(direction_inputs, direction_hx,
+                                     params[4 * direction:4 * direction + 4], True,
+                                     1, 0.0, train, False, True)[0]
+        finals.append(_gather_time(direction_outputs, last_index)[:, 0])
+        if direction == 1:
+            # Back to original time order, as PyTorch returns a backward
+            # direction (the row reversal is its own inverse).
+            direction_outputs = _gather_time(direction_outputs, reverse_index)
+        outputs.append(direction_outputs)
+    outputs = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+    positions = torch.arange(longest, device=inputs.device).unsqueeze(0)
+    valid = (positions < lengths.unsqueeze(1)).unsqueeze(-1)
+    outputs = torch.where(valid, outputs, torch.zeros_like(outputs))
+    outputs = torch.nn.functional.pad(outputs, (0, 0, 0, steps - longest))
+    h = torch.stack(finals, dim=0)
+    if cell_kind == "lstm":
+        return outputs, (h, torch.full_like(h, float("nan")))
+    return outputs, (h,)
+
+
+def _run(cell_kind, inputs, hx, params, lengths, bidirectional, need_outputs=True,
+         need_cell_state=True):
+    """One kernel run; outputs zero-padded `[batch, time, dirs*units]`.
 
     `hx` is h (GRU) or (h, c) (LSTM), each `[dirs, batch, units]`. With
-    `lengths` (all >= 1) the input is packed exactly as `torch.nn.LSTM` does
-    it, so each row stops at its own length and h_n is its last real state.
-    With `need_outputs=False` the per-step outputs are not unpacked (None is
-    returned for them): a layer that only returns its last state skips
-    `pad_packed_sequence` and its backward pass.
+    `lengths` (all >= 1) each row stops at its own length and h_n is its
+    last real state: packed exactly as `torch.nn.LSTM` does it, or run over
+    the padding where that is faster (`runs_over_padding`; then an LSTM's
+    c_n is NaN, so pass `need_cell_state=True` where it is used).
+    With `need_outputs=False` the per-step outputs of a packed run are not
+    unpacked (None is returned for them): a layer that only returns its
+    last state skips `pad_packed_sequence` and its backward pass.
     """
     function = torch._VF.lstm if cell_kind == "lstm" else torch._VF.gru
     train = torch.is_grad_enabled()
@@ -137,6 +226,9 @@ def _run(cell_kind, inputs, hx, params, lengths, bidirectional, need_outputs=Tru
         result = function(inputs, hx, params, True, 1, 0.0, train,
                           bidirectional, True)
         return result[0], result[1:]
+    if runs_over_padding(cell_kind, lengths, inputs.device, need_cell_state):
+        return _run_over_padding(function, cell_kind, inputs, hx, params, lengths,
+                                 bidirectional, train)
     steps = inputs.shape[1]
     packed = rnn_utils.pack_padded_sequence(
         inputs, lengths.cpu(), batch_first=True, enforce_sorted=False
@@ -259,11 +351,13 @@ def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
         # Only the last output is used, and here it is the final h: the last
         # real step's output (zeros for an empty row), as in Keras's loop.
         _, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
-                               bidirectional=False, need_outputs=False)
+                               bidirectional=False, need_outputs=False,
+                               need_cell_state=layer.return_state)
         last_output, states = _last_only(final_states, initial_states, lengths, 0)
         return last_output, last_output.unsqueeze(1), states
     outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
-                                 bidirectional=False)
+                                 bidirectional=False,
+                                 need_cell_state=layer.return_state)
     final_states = tuple(state[0] for state in final_states)
     last_output, outputs, states = _finish_direction(
         outputs, final_states, initial_states, lengths, layer.go_backwards,
@@ -307,12 +401,14 @@ def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
         # final h, the backward one (its output at t=0) is the backward
         # final h; an empty row gives zeros and keeps its initial states.
         _, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
-                               bidirectional=True, need_outputs=False)
+                               bidirectional=True, need_outputs=False,
+                               need_cell_state=wrapper.return_state)
         y, forward_states = _last_only(final_states, forward_initial, lengths, 0)
         y_rev, backward_states = _last_only(final_states, backward_initial, lengths, 1)
         return _merged(wrapper, y, y_rev, forward_states, backward_states)
     outputs, final_states = _run(cell_kind, inputs, hx, params, run_lengths,
-                                 bidirectional=True)
+                                 bidirectional=True,
+                                 need_cell_state=wrapper.return_state)
 
     forward_last, forward_outputs, forward_states = _finish_direction(
         outputs[..., :units], tuple(state[0] for state in final_states),

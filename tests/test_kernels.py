@@ -25,7 +25,14 @@ from rnn_zoo import layers
 BATCH, STEPS, FEATURES, UNITS = 4, 6, 3, 5
 # Right-padded lengths, as RightAlignPadding produces them; 0 is a row that
 # is all padding (its state must stay the initial one, its outputs zeros).
-LENGTHS = np.array([6, 3, 0, 1])
+# On CPU torch a masked batch runs packed or over its padding, by its share
+# of real steps (`kernels_torch.runs_over_padding`); the two sets of lengths
+# make each cell take each way (asserted in the test). The kernel runs at
+# least one step a row, so the share counts an empty row as 1 of 6.
+LENGTHS = {
+    "masked": np.array([6, 3, 0, 1]),  # 11/24 real: LSTM over padding, GRU packed
+    "masked_dense": np.array([6, 5, 0, 4]),  # 16/24: both over padding
+}
 
 # (name, keyword arguments of the recurrent layer, wrapped in Bidirectional?)
 CONFIGURATIONS = [
@@ -79,12 +86,38 @@ def _hook_result(layer, x, mask):
     return hook(layer, x, states, mask, training=True)
 
 
+def _expected_way(cell, masking, kwargs, bidirectional):
+    """How the torch kernel should run this batch on CPU (see LENGTHS)."""
+    if masking == "unmasked":
+        return "unpacked"
+    if cell == "lstm" and kwargs.get("return_state"):
+        return "packed"  # its final cell state is needed
+    if cell == "gru" and masking == "masked":
+        return "packed"
+    return "over padding"
+
+
+def _way_taken(cell, masking, layer):
+    """How `kernels_torch` runs this batch, from its own rule."""
+    from rnn_zoo import kernels_torch
+    import torch
+
+    if masking == "unmasked":
+        return "unpacked"
+    lengths = torch.tensor(LENGTHS[masking]).clamp(min=1)
+    return_state = layer.return_state
+    over = kernels_torch.runs_over_padding(cell, lengths, torch.device("cpu"),
+                                           need_cell_state=return_state)
+    return "over padding" if over else "packed"
+
+
 @pytest.mark.multi_backend
-@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("masking", ["unmasked", "masked", "masked_dense"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_native_kernel_matches_keras_outputs_and_gradients(cell, masked, rng, backend):
+def test_native_kernel_matches_keras_outputs_and_gradients(cell, masking, rng, backend):
     x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
-    mask = (np.arange(STEPS)[None, :] < LENGTHS[:, None]) if masked else None
+    masked = masking != "unmasked"
+    mask = (np.arange(STEPS)[None, :] < LENGTHS[masking][:, None]) if masked else None
     for name, kwargs, bidirectional in CONFIGURATIONS:
         native = _layer(cell, kwargs, bidirectional, use_cudnn="auto")
         generic = _layer(cell, kwargs, bidirectional, use_cudnn=False)
@@ -101,6 +134,8 @@ def test_native_kernel_matches_keras_outputs_and_gradients(cell, masked, rng, ba
             # The hook must decline, so the layer runs exactly Keras's code.
             assert _hook_result(native, ops.convert_to_tensor(x), mask) is None, name
             continue
+        assert _way_taken(cell, masking, native) == _expected_way(
+            cell, masking, kwargs, bidirectional), name
         # Output shapes from a third copy: calling either layer would advance
         # its dropout seed and the two would draw different masks.
         shapes = _layer(cell, kwargs, bidirectional, "auto").compute_output_shape(
@@ -114,7 +149,7 @@ def test_native_kernel_matches_keras_outputs_and_gradients(cell, masked, rng, ba
             assert len(mine) == len(reference), (name, kind)
             for a, b in zip(mine, reference):
                 np.testing.assert_allclose(a, b, atol=1e-5, rtol=0,
-                                           err_msg=f"{cell} {name} {kind}")
+                                           err_msg=f"{cell} {masking} {name} {kind}")
 
 
 @pytest.mark.multi_backend
