@@ -12,8 +12,10 @@ What runs where (keras 3.15.1, measured in benchmarks/RESULTS.md):
 
 * torch backend, CPU and CUDA: PyTorch's own `torch._VF.lstm`/`torch._VF.gru`
   (the kernels behind `torch.nn.LSTM`/`nn.GRU`; cuDNN on CUDA), masks as
-  packed sequences, both directions of a `Bidirectional` in one call. Keras
-  itself only uses them on CUDA and never with a mask.
+  packed sequences, both directions of a `Bidirectional` in one call; on
+  CPU a batch that is mostly real steps instead runs unpacked over its
+  padding, which is faster there (`kernels_torch.runs_over_padding`).
+  Keras itself only uses these kernels on CUDA and never with a mask.
 * tensorflow and jax: None. Keras's own paths are already the fastest we
   found on CPU (see benchmarks/README.md for what was tried).
 
@@ -164,8 +166,9 @@ def native_kernel_name(layer, masked=False):
 
     Args:
         layer: a recurrent layer or `Bidirectional` wrapper.
-        masked: whether it receives a mask (a right-padded mask runs as
-            packed sequences; any other mask falls back at run time).
+        masked: whether it receives a mask (a right-padded batch runs as
+            packed sequences or, on CPU, over its padding; any other mask
+            falls back at run time).
     """
     if keras.backend.backend() != "torch" or ineligibility_reasons(layer):
         return None
@@ -174,5 +177,5 @@ def native_kernel_name(layer, masked=False):
     if isinstance(layer, keras.layers.Bidirectional):
         name += ", both directions in one call"
     if masked:
-        name += ", packed sequences"
+        name += ", padded batches packed or run over the padding"
     return name

@@ -23,9 +23,10 @@ A right-padded batch runs one of two ways (`runs_over_padding` picks):
   grows with steps x total steps; and because unpacked LSTM on CPU takes
   oneDNN's fused kernel. Measured fwd+bwd (1 thread, 64 units, batch 32,
   T=60, lengths T/2..T): LSTM 36-41 -> 11-15 ms, GRU 31-33 -> 19-28 ms;
-  at T=200, 128 units: LSTM 1584 -> 162 ms, GRU 1068 -> 237 ms. Packing
-  wins only on batches that are mostly padding (LSTM below about 25% real
-  steps, GRU below about 50%), hence the thresholds below. An LSTM whose
+  at T=200, 128 units: LSTM 1584 -> 162 ms, GRU 1068 -> 237 ms. With
+  gradients, packing wins only on batches that are mostly padding (LSTM
+  below about 25% real steps, GRU below about 50%); without them
+  (inference) it wins more often. The thresholds are below. An LSTM whose
   final cell state is needed (`return_state`) packs: the unpacked kernel
   returns c only after the last step, padding included.
 
@@ -143,12 +144,17 @@ def gru_params(cell, dtype):
 
 
 # Smallest share of real steps (sum of lengths / (batch x longest row)) at
-# which a CPU batch runs over its padding instead of packing; the crossovers
-# measured with fwd+bwd at T=30..200 (see the module docstring).
-MIN_REAL_SHARE_TO_RUN_OVER_PADDING = {"lstm": 0.25, "gru": 0.5}
+# which a CPU batch runs over its padding instead of packing, as
+# (with gradients, without). The crossovers were measured at T=30..200 (see
+# the module docstring). Without gradients a packed run pays only for its
+# real steps (no zero-filling backward), so packing wins more often there:
+# forward-only at T=60, LSTM over padding is 0.73x packed at 74% real steps
+# and 1.03x at 52%; GRU is slower than packed even at 76% (1.14x), so it
+# runs over padding only when every row has the longest row's length.
+MIN_REAL_SHARE_TO_RUN_OVER_PADDING = {"lstm": (0.25, 0.6), "gru": (0.5, 1.0)}
 
 
-def runs_over_padding(cell_kind, lengths, device, need_cell_state):
+def runs_over_padding(cell_kind, lengths, device, need_cell_state, with_gradients):
     """Whether a right-padded batch runs unpacked over its padding.
 
     Args:
@@ -156,6 +162,7 @@ def runs_over_padding(cell_kind, lengths, device, need_cell_state):
         lengths: int64 `[batch]`, every length >= 1.
         device: the `torch.device` the batch is on.
         need_cell_state: whether an LSTM's final cell state is used.
+        with_gradients: whether autograd records the run (training).
 
     Returns:
         True to run over the padding, False to pack (see module docstring).
@@ -165,7 +172,11 @@ def runs_over_padding(cell_kind, lengths, device, need_cell_state):
     if cell_kind == "lstm" and need_cell_state:
         return False
     real_share = float(lengths.sum()) / (lengths.numel() * int(lengths.max()))
-    return real_share >= MIN_REAL_SHARE_TO_RUN_OVER_PADDING[cell_kind]
+    with_gradients_share, without_gradients_share = (
+        MIN_REAL_SHARE_TO_RUN_OVER_PADDING[cell_kind])
+    if with_gradients:
+        return real_share >= with_gradients_share
+    return real_share >= without_gradients_share
 
 
 def _run_over_padding(function, cell_kind, inputs, hx, params, lengths,
@@ -197,9 +208,8 @@ def _run_over_padding(function, cell_kind, inputs, hx, params, lengths,
             direction_outputs = _gather_time(direction_outputs, reverse_index)
         outputs.append(direction_outputs)
     outputs = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
-    positions = torch.arange(longest, device=inputs.device).unsqueeze(0)
-    valid = (positions < lengths.unsqueeze(1)).unsqueeze(-1)
-    outputs = torch.where(valid, outputs, torch.zeros_like(outputs))
+    # Steps past a row's end hold the padding's outputs; the callers mask
+    # them, as they must for the throw-away step of a row of length 0.
     outputs = torch.nn.functional.pad(outputs, (0, 0, 0, steps - longest))
     h = torch.stack(finals, dim=0)
     if cell_kind == "lstm":
@@ -209,7 +219,10 @@ def _run_over_padding(function, cell_kind, inputs, hx, params, lengths,
 
 def _run(cell_kind, inputs, hx, params, lengths, bidirectional, need_outputs=True,
          need_cell_state=True):
-    """One kernel run; outputs zero-padded `[batch, time, dirs*units]`.
+    """One kernel run; outputs `[batch, time, dirs*units]` in time order.
+
+    With `lengths`, outputs past a row's end are not Keras's: the caller
+    masks them.
 
     `hx` is h (GRU) or (h, c) (LSTM), each `[dirs, batch, units]`. With
     `lengths` (all >= 1) each row stops at its own length and h_n is its
@@ -226,7 +239,7 @@ def _run(cell_kind, inputs, hx, params, lengths, bidirectional, need_outputs=Tru
         result = function(inputs, hx, params, True, 1, 0.0, train,
                           bidirectional, True)
         return result[0], result[1:]
-    if runs_over_padding(cell_kind, lengths, inputs.device, need_cell_state):
+    if runs_over_padding(cell_kind, lengths, inputs.device, need_cell_state, train):
         return _run_over_padding(function, cell_kind, inputs, hx, params, lengths,
                                  bidirectional, train)
     steps = inputs.shape[1]

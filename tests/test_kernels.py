@@ -107,7 +107,8 @@ def _way_taken(cell, masking, layer):
     lengths = torch.tensor(LENGTHS[masking]).clamp(min=1)
     return_state = layer.return_state
     over = kernels_torch.runs_over_padding(cell, lengths, torch.device("cpu"),
-                                           need_cell_state=return_state)
+                                           need_cell_state=return_state,
+                                           with_gradients=True)
     return "over padding" if over else "packed"
 
 
@@ -183,3 +184,75 @@ def test_ineligible_configurations_name_their_reason():
     assert "use_cudnn=False" in kernels.ineligibility_reasons(
         layers.Bidirectional(layers.GRU(4, use_cudnn=False))
     )
+
+
+@pytest.mark.multi_backend
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_masked_inference_matches_keras_both_ways(cell, rng, backend):
+    # Inference (no gradients) picks packed or over-padding by other
+    # thresholds than training. The choice exists only in the torch
+    # kernels; on tensorflow and jax the hook must decline these batches.
+    import torch
+
+    from rnn_zoo import kernels_torch
+
+    x = rng.normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    # [6, 5, 0, 4]: 16/24 real (the empty row runs one step); [4, 4, 4, 4]:
+    # every row as long as the longest, which is shorter than the batch, so
+    # the kernel runs over the first 4 steps only and pads the outputs back.
+    cases = {"uneven": np.array([6, 5, 0, 4]), "even_short": np.array([4, 4, 4, 4])}
+    expected_over = {("lstm", "uneven"): True, ("gru", "uneven"): False,
+                     ("lstm", "even_short"): True, ("gru", "even_short"): True}
+    for case, lengths in cases.items():
+        mask = np.arange(STEPS)[None, :] < lengths[:, None]
+        for name, kwargs, bidirectional in CONFIGURATIONS:
+            native = _layer(cell, kwargs, bidirectional, use_cudnn="auto")
+            generic = _layer(cell, kwargs, bidirectional, use_cudnn=False)
+            native.build((BATCH, STEPS, FEATURES))
+            generic.build((BATCH, STEPS, FEATURES))
+            weights = [w + rng.normal(scale=0.3, size=w.shape).astype("float32")
+                       for w in native.get_weights()]
+            native.set_weights(weights)
+            generic.set_weights(weights)
+            if backend != "torch":
+                assert _hook_result(native, ops.convert_to_tensor(x), mask) is None, name
+                continue
+            over = kernels_torch.runs_over_padding(
+                cell, torch.tensor(lengths).clamp(min=1), torch.device("cpu"),
+                need_cell_state=native.return_state, with_gradients=False)
+            needs_c = cell == "lstm" and native.return_state
+            assert over == (expected_over[(cell, case)] and not needs_c), (case, name)
+            with torch.no_grad():
+                ours = _flat(native(torch.tensor(x), mask=torch.tensor(mask)))
+                theirs = _flat(generic(torch.tensor(x), mask=torch.tensor(mask)))
+            assert len(ours) == len(theirs)
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b),
+                                           atol=1e-5, rtol=0,
+                                           err_msg=f"{cell} {case} {name}")
+
+
+def test_padded_batches_pack_on_cuda_and_when_the_cell_state_is_needed():
+    # The rule reads only the lengths and the device's type, so a CUDA
+    # device object is enough; no GPU is needed.
+    torch = pytest.importorskip("torch")
+    from rnn_zoo import kernels_torch
+
+    dense = torch.tensor([6, 6, 5, 5])
+    sparse = torch.tensor([6, 1, 1, 1])  # 9/24 real
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    rule = kernels_torch.runs_over_padding
+    assert rule("lstm", dense, cpu, need_cell_state=False, with_gradients=True)
+    assert rule("gru", dense, cpu, need_cell_state=False, with_gradients=True)
+    # cuDNN takes packed batches natively.
+    assert not rule("lstm", dense, cuda, need_cell_state=False, with_gradients=True)
+    assert not rule("gru", dense, cuda, need_cell_state=False, with_gradients=True)
+    # The unpacked kernel can't give an LSTM's cell state at each row's end.
+    assert not rule("lstm", dense, cpu, need_cell_state=True, with_gradients=True)
+    assert rule("gru", dense, cpu, need_cell_state=True, with_gradients=True)
+    # Mostly padding: LSTM still runs over it in training (>= 25% real), GRU packs.
+    assert rule("lstm", sparse, cpu, need_cell_state=False, with_gradients=True)
+    assert not rule("gru", sparse, cpu, need_cell_state=False, with_gradients=True)
+    # Without gradients packing pays only for real steps.
+    assert not rule("lstm", sparse, cpu, need_cell_state=False, with_gradients=False)
+    assert not rule("gru", dense, cpu, need_cell_state=False, with_gradients=False)
