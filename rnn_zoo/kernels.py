@@ -115,7 +115,10 @@ def native_lstm(layer, sequences, initial_state, mask, training=False):
 
     Returns:
         `(last_output, outputs, [h, c])` exactly as `keras.backend.lstm`
-        (or Keras's generic loop) returns them, or None.
+        (or Keras's generic loop) returns them, or None. One exception: a
+        layer that does not return its state may get a NaN `c` (a padded
+        batch run over its padding on CPU, see `kernels_torch`), which
+        `RNN.call` drops.
     """
     backend_kernels = _torch_kernels()
     if backend_kernels is None or ineligibility_reasons(layer):

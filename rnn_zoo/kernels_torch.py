@@ -328,7 +328,10 @@ def _last_only(final_states, initial_states, lengths, direction):
 
 
 def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
-    """Keras's `(last_output, outputs, states)` for one LSTM/GRU layer, or None."""
+    """Keras's `(last_output, outputs, states)` for one LSTM/GRU layer, or None.
+
+    An LSTM that does not return its state may get a NaN c (see `_run`).
+    """
     if not _runtime_ok(sequences):
         return None
     steps = sequences.shape[1]
