@@ -52,6 +52,21 @@ def _layer(cell, kwargs, bidirectional, use_cudnn):
     return layers.Bidirectional(layer) if bidirectional else layer
 
 
+def _layer_pair(cell, kwargs, bidirectional, rng):
+    """The layer with the native kernel ("auto") and Keras's generic loop
+    (use_cudnn=False), built, with the same weights. Non-zero biases, so a
+    gate-order or bias-row mix-up can't hide."""
+    native = _layer(cell, kwargs, bidirectional, use_cudnn="auto")
+    generic = _layer(cell, kwargs, bidirectional, use_cudnn=False)
+    native.build((BATCH, STEPS, FEATURES))
+    generic.build((BATCH, STEPS, FEATURES))
+    weights = [w + rng.normal(scale=0.3, size=w.shape).astype("float32")
+               for w in native.get_weights()]
+    native.set_weights(weights)
+    generic.set_weights(weights)
+    return native, generic
+
+
 def _weighted_sum(outputs, loss_weights):
     return sum(ops.sum(out * ops.convert_to_tensor(w))
                for out, w in zip(outputs, loss_weights))
@@ -120,15 +135,7 @@ def test_native_kernel_matches_keras_outputs_and_gradients(cell, masking, rng, b
     masked = masking != "unmasked"
     mask = (np.arange(STEPS)[None, :] < LENGTHS[masking][:, None]) if masked else None
     for name, kwargs, bidirectional in CONFIGURATIONS:
-        native = _layer(cell, kwargs, bidirectional, use_cudnn="auto")
-        generic = _layer(cell, kwargs, bidirectional, use_cudnn=False)
-        native.build((BATCH, STEPS, FEATURES))
-        generic.build((BATCH, STEPS, FEATURES))
-        # Non-zero biases, so a gate-order or bias-row mix-up can't hide.
-        weights = [w + rng.normal(scale=0.3, size=w.shape).astype("float32")
-                   for w in native.get_weights()]
-        native.set_weights(weights)
-        generic.set_weights(weights)
+        native, generic = _layer_pair(cell, kwargs, bidirectional, rng)
         has_native_kernel = kernels.native_kernel_name(native, masked=masked) is not None
         assert has_native_kernel == (backend == "torch"), name
         if not has_native_kernel:
@@ -206,14 +213,7 @@ def test_masked_inference_matches_keras_both_ways(cell, rng, backend):
     for case, lengths in cases.items():
         mask = np.arange(STEPS)[None, :] < lengths[:, None]
         for name, kwargs, bidirectional in CONFIGURATIONS:
-            native = _layer(cell, kwargs, bidirectional, use_cudnn="auto")
-            generic = _layer(cell, kwargs, bidirectional, use_cudnn=False)
-            native.build((BATCH, STEPS, FEATURES))
-            generic.build((BATCH, STEPS, FEATURES))
-            weights = [w + rng.normal(scale=0.3, size=w.shape).astype("float32")
-                       for w in native.get_weights()]
-            native.set_weights(weights)
-            generic.set_weights(weights)
+            native, generic = _layer_pair(cell, kwargs, bidirectional, rng)
             if backend != "torch":
                 assert _hook_result(native, ops.convert_to_tensor(x), mask) is None, name
                 continue
