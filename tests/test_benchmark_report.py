@@ -1,0 +1,69 @@
+"""How benchmarks/train_speed.py turns measured step times into its report.
+
+No timing here: the rows are made up, and the test checks the arithmetic
+and the `met` decision the RESULTS.md table shows.
+"""
+
+import importlib.util
+import types
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+
+
+def _train_speed():
+    spec = importlib.util.spec_from_file_location("train_speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(backend, model, ms, cell="lstm"):
+    return {"backend": backend, "model": model, "cell": cell, "size": "small", "ms": ms}
+
+
+def _ratio_lines(rows):
+    train_speed = _train_speed()
+    args = types.SimpleNamespace(command_line="python benchmarks/train_speed.py", repeats=3,
+                                 steps=5, threads=1, sizes=["small"])
+    report = train_speed.render(rows, train_speed.summarize(rows), args,
+                                ((0.1, 0.1, 0.1), (0.1, 0.1, 0.1)), 1.0)
+    return {line.split(" | ")[2]: line for line in report.splitlines()
+            if line.startswith("| lstm | small | ") and "/" in line.split(" | ")[2]}
+
+
+def test_ratios_use_medians_and_name_the_best_backend():
+    lines = _ratio_lines([
+        _row("torch", "zoo", [11.0, 12.0, 50.0]),
+        _row("torch", "keras", [30.0, 30.0, 30.0]),
+        _row("torch", "raw", [10.0, 10.0, 10.0]),
+        _row("jax", "zoo", [8.0, 9.0, 9.0]),
+        _row("jax", "keras", [8.0, 9.0, 9.0]),
+    ])
+    # Median 12 / 10: the outlier repeat (50) does not move it.
+    assert "| zoo torch/raw torch | 1.20 | 1.10 | <= 1.2 | yes |" in lines["zoo torch/raw torch"]
+    assert "| best zoo (jax)/raw torch | 0.90 | 0.80 | <= 1.0 | yes |" in (
+        lines["best zoo (jax)/raw torch"])
+    assert lines["zoo/keras (torch)"].endswith("| 0.40 | 0.37 | <= 1.02 | yes |")
+
+
+def test_tensorflow_and_jax_overhead_is_decided_by_the_direct_measurement():
+    rows = [
+        _row("tensorflow", "zoo", [40.0, 44.0, 48.0]),
+        _row("tensorflow", "keras", [36.0, 40.0, 44.0]),  # whole steps: 1.10, noise
+        _row("tensorflow", "alignment", [0.2, 0.2, 0.2], cell="-"),  # 0.2 / 44 (zoo median) = 0.45%
+        _row("jax", "zoo", [10.0, 10.0, 10.0]),
+        _row("jax", "keras", [10.0, 10.0, 10.0]),
+        _row("jax", "alignment", [0.5, 0.5, 0.5], cell="-"),  # 5%: over the 2% target
+    ]
+    lines = _ratio_lines(rows)
+    assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.11 | <= 1.02 | yes (+0.45%) |")
+    assert lines["zoo/keras (jax)"].endswith("| 1.00 | 1.00 | <= 1.02 | no (+5.00%) |")
+
+
+def test_without_a_direct_measurement_the_whole_step_ratio_decides():
+    lines = _ratio_lines([
+        _row("tensorflow", "zoo", [44.0]),
+        _row("tensorflow", "keras", [40.0]),
+    ])
+    assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.10 | <= 1.02 | no |")
