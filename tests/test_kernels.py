@@ -101,7 +101,7 @@ def _hook_result(layer, x, mask):
     return hook(layer, x, states, mask, training=True)
 
 
-def _expected_way(cell, masking, kwargs, bidirectional):
+def _expected_way(cell, masking, kwargs):
     """How the torch kernel should run this batch on CPU (see LENGTHS)."""
     if masking == "unmasked":
         return "unpacked"
@@ -112,8 +112,8 @@ def _expected_way(cell, masking, kwargs, bidirectional):
     return "over padding"
 
 
-def _way_taken(cell, masking, layer):
-    """How `kernels_torch` runs this batch, from its own rule."""
+def _way_chosen(cell, masking, layer):
+    """How `kernels_torch` runs this batch: its own rule, which `_run` calls."""
     from rnn_zoo import kernels_torch
     import torch
 
@@ -142,8 +142,7 @@ def test_native_kernel_matches_keras_outputs_and_gradients(cell, masking, rng, b
             # The hook must decline, so the layer runs exactly Keras's code.
             assert _hook_result(native, ops.convert_to_tensor(x), mask) is None, name
             continue
-        assert _way_taken(cell, masking, native) == _expected_way(
-            cell, masking, kwargs, bidirectional), name
+        assert _way_chosen(cell, masking, native) == _expected_way(cell, masking, kwargs), name
         # Output shapes from a third copy: calling either layer would advance
         # its dropout seed and the two would draw different masks.
         shapes = _layer(cell, kwargs, bidirectional, "auto").compute_output_shape(
