@@ -22,7 +22,7 @@ A right-padded batch runs one of two ways (`runs_over_padding` picks):
   copy of the whole packed input at every step (`slice_backward`), which
   grows with steps x total steps; and because unpacked LSTM on CPU takes
   oneDNN's fused kernel. Measured fwd+bwd (1 thread, 64 units, batch 32,
-  T=60, lengths T/2..T): LSTM 36-41 -> 11-15 ms, GRU 31-33 -> 19-28 ms;
+  T=60, lengths T/2..T): LSTM 36-41 -> 11-15 ms, GRU 27-41 -> 19-31 ms (0.6-0.9x pair by pair);
   at T=200, 128 units: LSTM 1584 -> 162 ms, GRU 1068 -> 237 ms. With
   gradients, packing wins only on batches that are mostly padding (LSTM
   below about 25% real steps, GRU below about 50%); without them
