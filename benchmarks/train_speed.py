@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -362,36 +363,73 @@ def alignment_shares(rows):
     return shares
 
 
+def ratio_interval(numerator, denominator, paired, draws=2000, seed=0):
+    """90% bootstrap interval of a ratio of step times.
+
+    Paired (the two models alternated repeat by repeat in one process): the
+    median of the per-repeat ratios, resampling repeats, so a slow drift of
+    the machine's speed cancels within each pair. Otherwise the ratio of
+    the two medians, resampling each side on its own.
+
+    Returns:
+        `(low, high)`, the 5th and 95th percentiles over `draws` resamples.
+    """
+    generator = random.Random(seed)
+    if paired:
+        pairs = [a / b for a, b in zip(numerator, denominator)]
+        values = [statistics.median(generator.choices(pairs, k=len(pairs)))
+                  for _ in range(draws)]
+    else:
+        values = [statistics.median(generator.choices(numerator, k=len(numerator)))
+                  / statistics.median(generator.choices(denominator, k=len(denominator)))
+                  for _ in range(draws)]
+    values.sort()
+    return values[int(0.05 * draws)], values[int(0.95 * draws) - 1]
+
+
 def summarize(rows):
-    """Medians per (backend, model, cell, size) and the ratios the issue asks for."""
+    """The ratios the issue asks for, per (cell, size).
+
+    Returns:
+        A list of dicts: cell, size, name, `value` (ratio of medians, which
+        decides `met`), `of_minima`, `paired` (median of the per-repeat
+        ratios, or None when the two were measured in different processes),
+        `interval` (90% bootstrap interval, see `ratio_interval`), target.
+    """
     rows = [r for r in rows if r["model"] != "alignment"]
-    medians = {(r["backend"], r["model"], r["cell"], r["size"]): statistics.median(r["ms"])
-               for r in rows}
-    minima = {(r["backend"], r["model"], r["cell"], r["size"]): min(r["ms"]) for r in rows}
+    series = {(r["backend"], r["model"], r["cell"], r["size"]): r["ms"] for r in rows}
+    medians = {key: statistics.median(values) for key, values in series.items()}
     ratios = []
     cases = sorted({(r["cell"], r["size"]) for r in rows}, key=lambda c: (c[1], c[0]))
     for cell, size in cases:
-        raw = medians.get(("torch", "raw", cell, size))
+        def ratio(name, numerator, denominator, target):
+            top, bottom = series[numerator + (cell, size)], series[denominator + (cell, size)]
+            # Same backend = same worker process, where the models alternate.
+            paired = numerator[0] == denominator[0] and len(top) == len(bottom)
+            ratios.append({
+                "cell": cell, "size": size, "name": name,
+                "value": statistics.median(top) / statistics.median(bottom),
+                "of_minima": min(top) / min(bottom),
+                "paired": (statistics.median(a / b for a, b in zip(top, bottom))
+                           if paired else None),
+                "interval": ratio_interval(top, bottom, paired),
+                "target": target,
+            })
+
         zoo = {b: medians[(b, "zoo", cell, size)] for b in BACKENDS
                if (b, "zoo", cell, size) in medians}
-        def of_minima(numerator, denominator):
-            return minima[numerator + (cell, size)] / minima[denominator + (cell, size)]
-
-        for backend, value in zoo.items():
-            keras_value = medians.get((backend, "keras", cell, size))
-            if keras_value:
-                ratios.append((cell, size, f"zoo/keras ({backend})", value / keras_value,
-                               of_minima((backend, "zoo"), (backend, "keras")),
-                               TARGETS["zoo/keras"]))
-        if raw and "torch" in zoo:
-            ratios.append((cell, size, "zoo torch/raw torch", zoo["torch"] / raw,
-                           of_minima(("torch", "zoo"), ("torch", "raw")),
-                           TARGETS["zoo torch/raw torch"]))
-        if raw and zoo:
+        has_raw = ("torch", "raw", cell, size) in medians
+        for backend in zoo:
+            if (backend, "keras", cell, size) in medians:
+                ratio(f"zoo/keras ({backend})", (backend, "zoo"), (backend, "keras"),
+                      TARGETS["zoo/keras"])
+        if has_raw and "torch" in zoo:
+            ratio("zoo torch/raw torch", ("torch", "zoo"), ("torch", "raw"),
+                  TARGETS["zoo torch/raw torch"])
+        if has_raw and zoo:
             best = min(zoo, key=zoo.get)
-            ratios.append((cell, size, f"best zoo ({best})/raw torch", zoo[best] / raw,
-                           of_minima((best, "zoo"), ("torch", "raw")),
-                           TARGETS["best zoo/raw torch"]))
+            ratio(f"best zoo ({best})/raw torch", (best, "zoo"), ("torch", "raw"),
+                  TARGETS["best zoo/raw torch"])
     return ratios
 
 
@@ -430,23 +468,32 @@ def render(rows, ratios, args, loads, seconds):
     # whole-step ratios there scatter by +-15% from run to run and can't
     # resolve the 2% target.
     direct = {(size, backend): share for size, backend, _, share in shares}
-    lines += ["", "Ratios of medians decide `met`; the ratio of the minima (each model's "
-              "least-disturbed repeat) is shown beside it as a check on the noise. "
+    lines += ["", "Ratios of medians decide `met`. Beside them, as checks on the noise: "
+              "the ratio of the minima (each model's least-disturbed repeat); the median "
+              "of the per-repeat ratios where the two models alternated in one process "
+              "(`paired`, `-` where they ran in different processes); and a 90% "
+              "bootstrap interval over the repeats (of the paired ratio where there is "
+              "one, else of the ratio of medians). "
               "For zoo/keras on tensorflow and jax, `met` is decided by the direct "
               "measurement of the one op the zoo adds (last table; the added share is "
               "given in brackets), because whole-step ratios there scatter by more "
               "than the 2% target between runs.", "",
-              "| cell | size | ratio | of medians | of minima | target | met |",
-              "|---|---|---|---|---|---|---|"]
-    for cell, size, name, value, of_min, target in ratios:
+              "| cell | size | ratio | of medians | of minima | paired | 90% interval "
+              "| target | met |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for entry in ratios:
+        name, size, target = entry["name"], entry["size"], entry["target"]
         backend = name[len("zoo/keras ("):-1] if name.startswith("zoo/keras (") else None
         if backend in ("tensorflow", "jax") and (size, backend) in direct:
             share = direct[(size, backend)]
             met = f"{'yes' if 1 + share <= target else 'no'} (+{100 * share:.2f}%)"
         else:
-            met = "yes" if value <= target else "no"
-        lines.append(f"| {cell} | {size} | {name} | {value:.2f} | {of_min:.2f} | <= {target} | "
-                     f"{met} |")
+            met = "yes" if entry["value"] <= target else "no"
+        paired = "-" if entry["paired"] is None else f"{entry['paired']:.2f}"
+        low, high = entry["interval"]
+        lines.append(f"| {entry['cell']} | {size} | {name} | {entry['value']:.2f} | "
+                     f"{entry['of_minima']:.2f} | {paired} | {low:.2f}-{high:.2f} | "
+                     f"<= {target} | {met} |")
     if shares:
         lines += ["", "What the zoo adds on tensorflow and jax: the zoo model is the plain-Keras "
                   "model plus `RightAlignPadding` (its recurrent layers are Keras's own there). "

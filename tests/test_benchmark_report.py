@@ -41,10 +41,12 @@ def test_ratios_use_medians_and_name_the_best_backend():
         _row("jax", "keras", [8.0, 9.0, 9.0]),
     ])
     # Median 12 / 10: the outlier repeat (50) does not move it.
-    assert "| zoo torch/raw torch | 1.20 | 1.10 | <= 1.2 | yes |" in lines["zoo torch/raw torch"]
-    assert "| best zoo (jax)/raw torch | 0.90 | 0.80 | <= 1.0 | yes |" in (
-        lines["best zoo (jax)/raw torch"])
-    assert lines["zoo/keras (torch)"].endswith("| 0.40 | 0.37 | <= 1.02 | yes |")
+    # Paired: 11/10, 12/10, 50/10 -> median 1.2; unpaired across processes: "-".
+    assert "| zoo torch/raw torch | 1.20 | 1.10 | 1.20 | " in lines["zoo torch/raw torch"]
+    assert lines["zoo torch/raw torch"].endswith("| <= 1.2 | yes |")
+    assert "| best zoo (jax)/raw torch | 0.90 | 0.80 | - | " in lines["best zoo (jax)/raw torch"]
+    assert lines["best zoo (jax)/raw torch"].endswith("| <= 1.0 | yes |")
+    assert "| zoo/keras (torch) | 0.40 | 0.37 | 0.40 | " in lines["zoo/keras (torch)"]
 
 
 def test_tensorflow_and_jax_overhead_is_decided_by_the_direct_measurement():
@@ -58,8 +60,9 @@ def test_tensorflow_and_jax_overhead_is_decided_by_the_direct_measurement():
         _row("jax", "alignment", [0.5, 0.5, 0.5], cell="-"),  # 5%: over the 2% target
     ]
     lines = _ratio_lines(rows)
-    assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.11 | <= 1.02 | yes (+0.45%) |")
-    assert lines["zoo/keras (jax)"].endswith("| 1.00 | 1.00 | <= 1.02 | no (+5.00%) |")
+    assert "| zoo/keras (tensorflow) | 1.10 | 1.11 | 1.10 | " in lines["zoo/keras (tensorflow)"]
+    assert lines["zoo/keras (tensorflow)"].endswith("| <= 1.02 | yes (+0.45%) |")
+    assert lines["zoo/keras (jax)"].endswith("| 1.00-1.00 | <= 1.02 | no (+5.00%) |")
 
 
 def test_without_a_direct_measurement_the_whole_step_ratio_decides():
@@ -67,4 +70,18 @@ def test_without_a_direct_measurement_the_whole_step_ratio_decides():
         _row("tensorflow", "zoo", [44.0]),
         _row("tensorflow", "keras", [40.0]),
     ])
-    assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.10 | <= 1.02 | no |")
+    assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.10 | 1.10 | 1.10-1.10 | <= 1.02 | no |")
+
+
+def test_interval_pairs_repeats_measured_in_one_process():
+    train_speed = _train_speed()
+    # The machine slows down by half over the run; both models slow alike.
+    raw = [10.0, 12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0, 26.0]
+    zoo = [1.1 * value for value in raw]
+    low, high = train_speed.ratio_interval(zoo, raw, paired=True)
+    assert abs(low - 1.1) < 1e-9 and abs(high - 1.1) < 1e-9
+    # Unpaired, the same numbers only bound the ratio loosely.
+    low, high = train_speed.ratio_interval(zoo, raw, paired=False)
+    assert low < 1.0 < 1.2 < high
+    # Deterministic: the same draws every time.
+    assert train_speed.ratio_interval(zoo, raw, paired=False) == (low, high)
