@@ -13,8 +13,12 @@ one run so the ratios share the machine's conditions:
 The Keras backend is fixed at import, so each backend runs in its own
 subprocess (this script with `--worker`). Within a worker the zoo and the
 plain Keras model alternate repeat by repeat, so a burst of load from other
-processes hits both. Each repeat times `--steps` `fit` steps after a warm-up
-epoch; the table gives min / median / max over repeats, ratios use medians.
+processes hits both. The repeats are split over `--rounds` rounds of every
+backend's worker, so backends measured in different processes (the best zoo
+backend vs raw PyTorch) sample the same stretch of the machine's day. Each
+repeat times `--steps` `fit` steps after a warm-up epoch; the table gives
+min / median / max over repeats, ratios use medians, with a bootstrap
+interval beside them.
 
 Usage:
 
@@ -347,6 +351,30 @@ def run_worker(kind, args):
         return json.loads(output.read_text())
 
 
+def round_sizes(repeats, rounds):
+    """Repeats per round: `repeats` split as evenly as possible over `rounds`."""
+    return [repeats // rounds + (1 if number < repeats % rounds else 0)
+            for number in range(rounds)]
+
+
+def merge_rounds(rounds):
+    """One row per (backend, model, cell, size), its repeats in round order.
+
+    Every worker appends to each of its models once per repeat, in the same
+    alternation, so the i-th repeats of two models of one backend still
+    form a pair after merging.
+    """
+    merged = {}
+    for rows in rounds:
+        for row in rows:
+            key = (row["backend"], row["model"], row["cell"], row["size"])
+            if key in merged:
+                merged[key]["ms"] = merged[key]["ms"] + row["ms"]
+            else:
+                merged[key] = dict(row)
+    return list(merged.values())
+
+
 def alignment_shares(rows):
     """`(size, backend, alignment ms, its share of that backend's fastest
     zoo step)` for every measured alignment cost."""
@@ -444,7 +472,9 @@ def render(rows, ratios, args, loads, seconds):
         "shared with other developers, so absolute numbers are noisy; the zoo, plain-Keras "
         "(and on torch raw PyTorch) models alternate repeat by repeat.  ",
         f"Repeats: {args.repeats} x {args.steps} steps after a warm-up (timed from the end of "
-        f"step 1 to the end of step {args.steps}); threads per library: "
+        f"step 1 to the end of step {args.steps}), in {args.rounds} round(s) of every "
+        f"backend's worker (backends measured in different processes are compared "
+        f"across the whole run, not minutes apart); threads per library: "
         f"{args.threads or 'library default'}; wall time {seconds:.0f} s.",
         "",
         "Sizes: " + "; ".join(
@@ -517,6 +547,11 @@ def main(argv=None):
     parser.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=list(CELLS))
     parser.add_argument("--backends", nargs="+", choices=BACKENDS + ("raw",),
                         default=list(BACKENDS) + ["raw"])
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="split the repeats over this many rounds of every backend's "
+                        "worker, so that each backend samples the whole run and a slow "
+                        "change of the machine's speed hits all of them (default 3; 1 "
+                        "with --quick)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for every library (default: each library's own "
                         "default). 1 gives steadier numbers on a shared machine")
@@ -530,10 +565,15 @@ def main(argv=None):
         args.repeats = 3 if args.quick else 7
     if args.steps is None:
         args.steps = 5 if args.quick else 20
+    if args.rounds is None:
+        args.rounds = 1 if args.quick or args.worker else min(3, args.repeats)
     if args.sizes is None:
         args.sizes = ["small"] if args.quick else ["base", "padded"]
     if args.repeats < 1 or args.steps < 3:
         parser.error("--repeats must be >= 1 and --steps >= 3")
+    if not 1 <= args.rounds <= args.repeats:
+        parser.error(f"--rounds must be between 1 and --repeats ({args.repeats}); "
+                     f"got {args.rounds}")
     if args.threads is not None and args.threads < 1:
         parser.error("--threads must be >= 1")
 
@@ -546,13 +586,17 @@ def main(argv=None):
         argv if argv is not None else sys.argv[1:])
     print(f"machine: {machine_description()}; load average {load_average()}", flush=True)
     started, load_before = time.perf_counter(), load_average()
-    rows = []
     # With the torch backend measured, raw PyTorch runs inside its worker.
     kinds = [k for k in args.backends if not (k == "raw" and "torch" in args.backends)]
-    for kind in kinds:
-        print(f"[{kind}] {len(args.sizes) * len(args.cells)} case(s), "
-              f"{args.repeats} repeats x {args.steps} steps", flush=True)
-        rows += run_worker(kind, args)
+    rounds = []
+    for number, repeats in enumerate(round_sizes(args.repeats, args.rounds), start=1):
+        round_args = argparse.Namespace(**{**vars(args), "repeats": repeats})
+        for kind in kinds:
+            print(f"[round {number}/{args.rounds}, {kind}] "
+                  f"{len(args.sizes) * len(args.cells)} case(s), "
+                  f"{repeats} repeats x {args.steps} steps", flush=True)
+            rounds.append(run_worker(kind, round_args))
+    rows = merge_rounds(rounds)
     ratios = summarize(rows)
     report = render(rows, ratios, args, (load_before, load_average()),
                     time.perf_counter() - started)

@@ -25,7 +25,7 @@ def _row(backend, model, ms, cell="lstm"):
 def _ratio_lines(rows):
     train_speed = _train_speed()
     args = types.SimpleNamespace(command_line="python benchmarks/train_speed.py", repeats=3,
-                                 steps=5, threads=1, sizes=["small"])
+                                 steps=5, threads=1, sizes=["small"], rounds=1)
     report = train_speed.render(rows, train_speed.summarize(rows), args,
                                 ((0.1, 0.1, 0.1), (0.1, 0.1, 0.1)), 1.0)
     return {line.split(" | ")[2]: line for line in report.splitlines()
@@ -85,3 +85,16 @@ def test_interval_pairs_repeats_measured_in_one_process():
     assert low < 1.0 < 1.2 < high
     # Deterministic: the same draws every time.
     assert train_speed.ratio_interval(zoo, raw, paired=False) == (low, high)
+
+
+def test_rounds_split_the_repeats_and_keep_the_pairs():
+    train_speed = _train_speed()
+    assert train_speed.round_sizes(9, 3) == [3, 3, 3]
+    assert train_speed.round_sizes(7, 3) == [3, 2, 2]
+    assert sum(train_speed.round_sizes(5, 5)) == 5
+    first = [_row("torch", "zoo", [11.0, 12.0]), _row("torch", "raw", [10.0, 10.0])]
+    second = [_row("torch", "zoo", [13.0]), _row("torch", "raw", [10.0])]
+    merged = {row["model"]: row["ms"] for row in train_speed.merge_rounds([first, second])}
+    assert merged == {"zoo": [11.0, 12.0, 13.0], "raw": [10.0, 10.0, 10.0]}
+    # Merging did not change the rows it was given.
+    assert first[0]["ms"] == [11.0, 12.0]
