@@ -73,6 +73,26 @@ def test_without_a_direct_measurement_the_whole_step_ratio_decides():
     assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.10 | 1.10 | 1.10-1.10 | <= 1.02 | no |")
 
 
+def test_the_paired_ratio_decides_where_the_models_alternated():
+    lines = _ratio_lines([
+        # A burst of load hit the zoo's second repeat, and both models' third:
+        # medians 22/12 = 1.83, but two pairs of three say 1.10x.
+        _row("torch", "zoo", [11.0, 24.0, 22.0]),
+        _row("torch", "raw", [10.0, 12.0, 20.0]),
+        _row("jax", "zoo", [11.0, 11.0, 11.0]),
+    ])
+    assert "| zoo torch/raw torch | 1.83 | 1.10 | 1.10 | " in lines["zoo torch/raw torch"]
+    assert lines["zoo torch/raw torch"].endswith("| <= 1.2 | yes |")
+    # Different processes: no pairs, the ratio of medians decides (11/12).
+    assert "| best zoo (jax)/raw torch | 0.92 | " in lines["best zoo (jax)/raw torch"]
+    assert "| - | " in lines["best zoo (jax)/raw torch"]
+    lines = _ratio_lines([
+        _row("torch", "zoo", [14.0, 15.0, 16.0]),
+        _row("torch", "raw", [10.0, 10.0, 10.0]),
+    ])
+    assert lines["zoo torch/raw torch"].endswith("| <= 1.2 | no |")
+
+
 def test_interval_pairs_repeats_measured_in_one_process():
     train_speed = _train_speed()
     # The machine slows down by half over the run; both models slow alike.
