@@ -118,3 +118,15 @@ def test_rounds_split_the_repeats_and_keep_the_pairs():
     assert merged == {"zoo": [11.0, 12.0, 13.0], "raw": [10.0, 10.0, 10.0]}
     # Merging did not change the rows it was given.
     assert first[0]["ms"] == [11.0, 12.0]
+
+
+def test_the_best_backend_is_the_one_with_the_lowest_deciding_ratio():
+    lines = _ratio_lines([
+        # torch: medians 8.8 / 10 = 0.88, but paired 1.01 (the raw loop had
+        # two fast repeats when the zoo had slow ones).
+        _row("torch", "zoo", [10.1, 8.8, 8.0]),
+        _row("torch", "raw", [10.0, 7.0, 12.0]),
+        _row("jax", "zoo", [9.5, 9.5, 9.5]),  # 9.5 / 10 = 0.95, another process
+    ])
+    assert "| best zoo (jax)/raw torch | 0.95 | " in lines["best zoo (jax)/raw torch"]
+    assert lines["best zoo (jax)/raw torch"].endswith("| <= 1.0 | yes |")
