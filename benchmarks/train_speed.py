@@ -17,8 +17,9 @@ processes hits both. The repeats are split over `--rounds` rounds of every
 backend's worker, so backends measured in different processes (the best zoo
 backend vs raw PyTorch) sample the same stretch of the machine's day. Each
 repeat times `--steps` `fit` steps after a warm-up epoch; the table gives
-min / median / max over repeats, ratios use medians, with a bootstrap
-interval beside them.
+min / median / max over repeats. Ratios are of medians, or, where two models
+alternated in one process, the median of the per-repeat ratios; each has a
+bootstrap interval beside it.
 
 Usage:
 
@@ -425,8 +426,8 @@ def summarize(rows):
 
     Returns:
         A list of dicts: cell, size, name, `value` (ratio of medians),
-        `of_minima`, `paired` (median of the per-repeat
-        ratios, or None when the two were measured in different processes),
+        `of_minima`, `paired` (median of the per-repeat ratios, or None
+        when the two were measured in different processes),
         `interval` (90% bootstrap interval, see `ratio_interval`), target.
         `paired`, where there is one, decides `met` (see `render`).
     """
