@@ -433,7 +433,6 @@ def summarize(rows):
     """
     rows = [r for r in rows if r["model"] != "alignment"]
     series = {(r["backend"], r["model"], r["cell"], r["size"]): r["ms"] for r in rows}
-    medians = {key: statistics.median(values) for key, values in series.items()}
     ratios = []
     cases = sorted({(r["cell"], r["size"]) for r in rows}, key=lambda c: (c[1], c[0]))
     for cell, size in cases:
@@ -451,10 +450,10 @@ def summarize(rows):
                 "target": target,
             }
 
-        zoo = [b for b in BACKENDS if (b, "zoo", cell, size) in medians]
-        has_raw = ("torch", "raw", cell, size) in medians
+        zoo = [b for b in BACKENDS if (b, "zoo", cell, size) in series]
+        has_raw = ("torch", "raw", cell, size) in series
         for backend in zoo:
-            if (backend, "keras", cell, size) in medians:
+            if (backend, "keras", cell, size) in series:
                 ratios.append(ratio(f"zoo/keras ({backend})", (backend, "zoo"),
                                     (backend, "keras"), TARGETS["zoo/keras"]))
         if has_raw and "torch" in zoo:
