@@ -255,3 +255,26 @@ def test_padded_batches_pack_on_cuda_and_when_the_cell_state_is_needed():
     # Without gradients packing pays only for real steps.
     assert not rule("lstm", sparse, cpu, need_cell_state=False, with_gradients=False)
     assert not rule("gru", dense, cpu, need_cell_state=False, with_gradients=False)
+
+
+def test_lengths_from_mask_reads_each_kind_of_mask():
+    # Torch only: `kernels_torch` is the torch backend's kernel module; it
+    # reads mask values eagerly, which the other backends never ask it to.
+    torch = pytest.importorskip("torch")
+    from rnn_zoo import kernels_torch
+
+    read = kernels_torch.lengths_from_mask
+    assert read(None, STEPS) == (None, "none")
+    # An all-True mask (an unpadded batch behind `mask_zero=True`) runs
+    # unpacked, like no mask at all.
+    assert read(torch.ones((BATCH, STEPS), dtype=torch.bool), STEPS) == (None, "none")
+    mask = torch.arange(STEPS)[None, :] < torch.tensor(LENGTHS["masked"])[:, None]
+    lengths, status = read(mask, STEPS)
+    assert status == "packed"
+    assert lengths.dtype == torch.int64
+    assert lengths.tolist() == LENGTHS["masked"].tolist()
+    # Keras masks may arrive as ints; a hole is not right padding.
+    holed = mask.clone().to(torch.int32)
+    holed[0, 2] = 0
+    assert read(holed, STEPS) == (None, "unsupported")
+    assert read([mask], STEPS)[1] == "packed"
