@@ -54,11 +54,11 @@ from keras import Variable, ops
 from torch.nn.utils import rnn as rnn_utils
 
 
-def _tensor(value, dtype=None):
+def _tensor(value, dtype=None, device=None):
     # Variables and tensors skip `ops.convert_to_tensor`, which costs ~60 us
-    # a call on torch (a whole LSTM step's Python work is ~1 ms): a layer's
-    # inputs were already converted by `Layer.__call__`, and `Variable.value`
-    # is what `convert_to_tensor` reads (autocast included).
+    # a call on torch (a whole LSTM step's Python work is ~1 ms):
+    # `Variable.value` is what it reads (autocast included), and a tensor
+    # only needs moving where it is not on the inputs' device already.
     if isinstance(value, Variable):
         tensor = value.value
     elif isinstance(value, torch.Tensor):
@@ -67,6 +67,8 @@ def _tensor(value, dtype=None):
         tensor = ops.convert_to_tensor(value)
     if dtype is not None and tensor.dtype != dtype:
         tensor = tensor.to(dtype)
+    if device is not None and tensor.device != device:
+        tensor = tensor.to(device)
     return tensor
 
 
@@ -85,8 +87,8 @@ def _runtime_ok(sequences):
     return not (compiling is not None and compiling())
 
 
-def lengths_from_mask(mask, steps):
-    """Per-row lengths of a right-padded mask.
+def lengths_from_mask(mask, steps, device=None):
+    """Per-row lengths of a right-padded mask (moved to `device` if given).
 
     Returns:
         `(lengths, status)`: `lengths` is an int64 tensor `[batch]` (on the
@@ -97,7 +99,7 @@ def lengths_from_mask(mask, steps):
         return None, "none"
     if isinstance(mask, (list, tuple)):
         mask = mask[0]
-    mask = _tensor(mask).to(torch.bool)
+    mask = _tensor(mask, device=device).to(torch.bool)
     # Unpadded batches are the common case: one reduction instead of five ops.
     if bool(mask.all()):
         return None, "none"
@@ -345,7 +347,7 @@ def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
     if not _runtime_ok(sequences):
         return None
     steps = sequences.shape[1]
-    lengths, status = lengths_from_mask(mask, steps)
+    lengths, status = lengths_from_mask(mask, steps, device=sequences.device)
     if status == "unsupported":
         return None
     cell = layer.cell
@@ -353,7 +355,7 @@ def recurrent(layer, cell_kind, sequences, initial_state, mask, training):
     inputs = _apply_input_dropout(layer, _tensor(sequences, dtype), training)
     if not isinstance(initial_state, (list, tuple)):
         initial_state = [initial_state]
-    initial_states = tuple(_tensor(state, dtype) for state in initial_state)
+    initial_states = tuple(_tensor(state, dtype, inputs.device) for state in initial_state)
     if cell_kind == "gru":
         initial_states = initial_states[:1]
         params = gru_params(cell, dtype)
@@ -399,7 +401,7 @@ def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
     if not _runtime_ok(sequences):
         return None
     steps = sequences.shape[1]
-    lengths, status = lengths_from_mask(mask, steps)
+    lengths, status = lengths_from_mask(mask, steps, device=sequences.device)
     if status == "unsupported":
         return None
     forward, backward = wrapper.forward_layer, wrapper.backward_layer
@@ -412,7 +414,7 @@ def bidirectional(wrapper, cell_kind, sequences, initial_state, mask):
         zeros = torch.zeros((batch, units), dtype=dtype, device=inputs.device)
         initial_states = [zeros] * (2 * per_direction)
     else:
-        initial_states = [_tensor(state, dtype) for state in initial_state]
+        initial_states = [_tensor(state, dtype, inputs.device) for state in initial_state]
     forward_initial = tuple(initial_states[:per_direction])
     backward_initial = tuple(initial_states[per_direction:])
 
