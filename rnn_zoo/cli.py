@@ -10,6 +10,7 @@ Bad input exits with status 2 and one clear line on stderr.
 
 import argparse
 import importlib
+import os
 import sys
 
 # Order is the data flow: data -> model -> train -> tune -> export -> inspect.
@@ -38,7 +39,18 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        # Flushed here, not at exit, so a closed pipe is caught below.
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader went away (`rnn-zoo list | head`): stop quietly, as Unix
+        # tools do, with the status a SIGPIPE death gives (128 + 13). Python
+        # would flush stdout again at exit and print a traceback, so point it
+        # at /dev/null first (the recipe in Python's `signal` docs).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (UsageError, ValueError, FileNotFoundError) as error:
         # One clear line, no traceback: these are the user's input errors.
         print(f"rnn-zoo {args.command}: error: {error}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """The `rnn-zoo` command line: every subcommand has --help, list prints the registry."""
 
+import os
 import subprocess
 import sys
 
@@ -37,6 +38,23 @@ def test_console_script_lists_models():
                             capture_output=True, text=True, timeout=300, check=True)
     assert "stacked_lstm_forecaster" in result.stdout
     assert "units=[64, 32]" in result.stdout
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `rnn-zoo list | head -1`: the reader is gone before the output is
+    # written. Closing the read end first makes that happen every time.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, "-m", "rnn_zoo.cli", "list", "--verbose"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                timeout=300)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    # TensorFlow's start-up log lines may be there; a traceback must not.
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
 
 
 def test_demo_tells_the_negation_story(tmp_path, capsys):
