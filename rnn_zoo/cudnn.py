@@ -20,6 +20,7 @@ import functools
 
 import keras
 
+from rnn_zoo import eligibility
 from rnn_zoo import kernels
 
 _RECURRENT_TYPES = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
@@ -60,17 +61,13 @@ class KernelReport:
 
 def cell_name(layer):
     """"lstm", "gru" or "simple_rnn" for a recurrent layer (or its wrapper)."""
-    inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
-    if isinstance(inner, keras.layers.LSTM):
-        return "lstm"
-    if isinstance(inner, keras.layers.GRU):
-        return "gru"
-    if isinstance(inner, keras.layers.SimpleRNN):
-        return "simple_rnn"
-    raise ValueError(
-        "Invalid value received for argument `layer`. Expected a LSTM, GRU, "
-        f"SimpleRNN or Bidirectional layer. Received: {type(layer).__name__}"
-    )
+    kind = eligibility.cell_kind(layer)
+    if kind is None:
+        raise ValueError(
+            "Invalid value received for argument `layer`. Expected a LSTM, GRU, "
+            f"SimpleRNN or Bidirectional layer. Received: {type(layer).__name__}"
+        )
+    return kind
 
 
 @functools.lru_cache(maxsize=None)
@@ -93,31 +90,12 @@ def gpu_available(backend=None):
 
 
 def configuration_reasons(layer):
-    """Reasons in the layer's own configuration that rule cuDNN out anywhere."""
-    inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
-    cell = cell_name(layer)
-    if cell == "simple_rnn":
-        return ["SimpleRNN has no cuDNN kernel in Keras"]
-    reasons = []
-    activation = keras.activations.serialize(inner.cell.activation)
-    recurrent_activation = keras.activations.serialize(inner.cell.recurrent_activation)
-    if activation != "tanh":
-        reasons.append(f"activation={activation!r} (cuDNN needs 'tanh')")
-    if recurrent_activation != "sigmoid":
-        reasons.append(
-            f"recurrent_activation={recurrent_activation!r} (cuDNN needs 'sigmoid')"
-        )
-    if inner.cell.recurrent_dropout > 0:
-        reasons.append(f"recurrent_dropout={inner.cell.recurrent_dropout} > 0")
-    if inner.unroll:
-        reasons.append("unroll=True")
-    if not inner.cell.use_bias:
-        reasons.append("use_bias=False")
-    if cell == "gru" and not inner.cell.reset_after:
-        reasons.append("reset_after=False (cuDNN's GRU is the reset_after variant)")
-    if inner.use_cudnn is False:
-        reasons.append("use_cudnn=False")
-    return reasons
+    """Reasons in the layer's own configuration that rule cuDNN out anywhere.
+
+    The rules are `rnn_zoo.eligibility.RULES`, shared with the native kernels.
+    """
+    cell_name(layer)  # a clear error for a layer that is not recurrent
+    return eligibility.reasons(layer, kernel=eligibility.CUDNN)
 
 
 def mask_reasons(masked, backend=None):

@@ -29,22 +29,18 @@ loop, which is how the tests compare the two.
 
 import keras
 
+from rnn_zoo import eligibility
+
 _TORCH_NAME = {
     "lstm": "PyTorch native LSTM kernel (torch._VF.lstm)",
     "gru": "PyTorch native GRU kernel (torch._VF.gru)",
 }
 
 
-def _cell_kind(layer):
-    if isinstance(layer, keras.layers.LSTM):
-        return "lstm"
-    if isinstance(layer, keras.layers.GRU):
-        return "gru"
-    return None
-
-
 def ineligibility_reasons(layer):
     """Why `layer` (an LSTM, GRU or Bidirectional) can't take a native kernel.
+
+    The rules are `rnn_zoo.eligibility.RULES`, shared with the cuDNN report.
 
     Args:
         layer: a Keras recurrent layer or `Bidirectional` wrapper.
@@ -57,41 +53,7 @@ def ineligibility_reasons(layer):
     >>> ineligibility_reasons(rnn_zoo.layers.LSTM(8, unroll=True))
     ['unroll=True']
     """
-    if isinstance(layer, keras.layers.Bidirectional):
-        forward, backward = layer.forward_layer, layer.backward_layer
-        reasons = ineligibility_reasons(forward)
-        reasons += [r for r in ineligibility_reasons(backward) if r not in reasons]
-        if _cell_kind(forward) != _cell_kind(backward):
-            reasons.append("forward and backward layers are different cells")
-        elif forward.cell.units != backward.cell.units:
-            reasons.append("forward and backward layers differ in units")
-        if forward.go_backwards or not backward.go_backwards:
-            reasons.append("backward layer does not read backwards")
-        return reasons
-    kind = _cell_kind(layer)
-    if kind is None:
-        return [f"{type(layer).__name__} has no native kernel"]
-    cell = layer.cell
-    reasons = []
-    if keras.activations.serialize(cell.activation) != "tanh":
-        reasons.append("activation is not tanh")
-    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
-        reasons.append("recurrent_activation is not sigmoid")
-    if not cell.use_bias:
-        reasons.append("use_bias=False")
-    if cell.recurrent_dropout:
-        reasons.append("recurrent_dropout > 0")
-    if layer.unroll:
-        reasons.append("unroll=True")
-    if layer.stateful:
-        reasons.append("stateful=True")
-    if kind == "gru" and not cell.reset_after:
-        reasons.append("reset_after=False")
-    if layer.use_cudnn is False:
-        reasons.append("use_cudnn=False")
-    if layer.compute_dtype != layer.variable_dtype:
-        reasons.append("mixed precision")
-    return reasons
+    return eligibility.reasons(layer, kernel=eligibility.NATIVE)
 
 
 def _torch_kernels():
@@ -157,10 +119,10 @@ def native_bidirectional(layer, sequences, initial_state, mask, training=None):
         return None
     if training and (forward.cell.dropout or backward.cell.dropout):
         return None
-    per_direction = 2 if _cell_kind(forward) == "lstm" else 1
+    per_direction = 2 if eligibility.cell_kind(forward) == "lstm" else 1
     if initial_state is not None and len(initial_state) != 2 * per_direction:
         return None
-    return backend_kernels.bidirectional(layer, _cell_kind(forward), sequences,
+    return backend_kernels.bidirectional(layer, eligibility.cell_kind(forward), sequences,
                                          initial_state, mask)
 
 
@@ -176,7 +138,7 @@ def native_kernel_name(layer, masked=False):
     if keras.backend.backend() != "torch" or ineligibility_reasons(layer):
         return None
     inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
-    name = _TORCH_NAME[_cell_kind(inner)]
+    name = _TORCH_NAME[eligibility.cell_kind(inner)]
     if isinstance(layer, keras.layers.Bidirectional):
         name += ", both directions in one call"
     if masked:

@@ -182,10 +182,10 @@ def test_ineligible_configurations_name_their_reason():
     # Backend-independent: the eligibility rule reads only the configuration.
     assert kernels.ineligibility_reasons(layers.LSTM(4)) == []
     assert kernels.ineligibility_reasons(layers.GRU(4, reset_after=False)) == [
-        "reset_after=False"
+        "reset_after=False (the fused GRU kernels are the reset_after variant)"
     ]
     assert kernels.ineligibility_reasons(layers.LSTM(4, recurrent_dropout=0.1)) == [
-        "recurrent_dropout > 0"
+        "recurrent_dropout=0.1 > 0"
     ]
     assert "use_cudnn=False" in kernels.ineligibility_reasons(
         layers.Bidirectional(layers.GRU(4, use_cudnn=False))

@@ -26,11 +26,14 @@ static batch, and the exporter runs each row of a fixed batch separately.
 
 import uuid
 
+import keras
 import numpy as np
 import tensorflow as tf
 # `XlaDynamicUpdateSlice` converts to TFLite's builtin DYNAMIC_UPDATE_SLICE; TF
 # exposes it only through the generated XLA op wrappers.
 from tensorflow.compiler.tf2xla.ops import gen_xla_ops
+
+from rnn_zoo import eligibility
 
 _ACTIVATIONS = {
     "linear": tf.identity,
@@ -59,8 +62,6 @@ def activation_name(function, where):
     Returns:
         str, a key of the supported activations.
     """
-    import keras
-
     name = keras.activations.serialize(function)
     if isinstance(name, dict):
         name = name.get("config", name.get("class_name"))
@@ -169,17 +170,10 @@ class CellWeights:
     """
 
     def __init__(self, layer):
-        import keras
-
         cell = layer.cell
         name = layer.name
-        if isinstance(layer, keras.layers.LSTM):
-            self.kind = "lstm"
-        elif isinstance(layer, keras.layers.GRU):
-            self.kind = "gru"
-        elif isinstance(layer, keras.layers.SimpleRNN):
-            self.kind = "simple_rnn"
-        else:
+        self.kind = eligibility.cell_kind(layer)
+        if self.kind is None or isinstance(layer, keras.layers.Bidirectional):
             raise ValueError(
                 f"Layer '{name}' ({type(layer).__name__}) is not a recurrent layer "
                 "this exporter supports (LSTM, GRU, SimpleRNN)."

@@ -1,0 +1,86 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half.
+
+Every file rnn-zoo writes that someone may read back (checkpoints, training
+state, vocabularies, TFLite files, dataset caches) goes through this module:
+the content is written to a temporary file in the destination's folder (same
+file system), flushed to disk, given ordinary permissions and renamed onto
+the destination with `os.replace`, which is atomic on POSIX and Windows.
+
+Keeping every write in one place also gives the crash-consistency tests a
+single seam: `_replace` is the one call that makes a write visible.
+
+Example:
+
+>>> from rnn_zoo import atomic
+>>> atomic.write_json("run/metrics.json", {"accuracy": 0.9})
+>>> atomic.write_with("run/model.keras", model.save)
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+
+
+def _umask():
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _replace(source, destination):
+    """The single point where a write becomes visible (tests inject faults here)."""
+    os.replace(source, destination)
+
+
+def write_with(path, write, mode=None):
+    """Call `write(temporary_path)`, then move the file onto `path` atomically.
+
+    Args:
+        path: the destination file. Its folder is created if missing.
+        write: a callable taking the temporary path (which keeps `path`'s
+            extension, since Keras checks for ".keras") and writing to it.
+        mode: file permissions; default 0o666 less the process umask, as for
+            any file `open` creates (mkstemp alone would leave 0o600).
+
+    Returns:
+        `path`.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    stem, extension = os.path.splitext(os.path.basename(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{extension}",
+                                         dir=folder)
+    os.close(handle)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.chmod(temporary, (0o666 & ~_umask()) if mode is None else mode)
+        _replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+    return path
+
+
+def write_bytes(path, content, mode=None):
+    """Write `content` (bytes) to `path` atomically. Returns `path`."""
+
+    def write(temporary):
+        with open(temporary, "wb") as stream:
+            stream.write(content)
+
+    return write_with(path, write, mode=mode)
+
+
+def write_text(path, text, mode=None):
+    """Write `text` as UTF-8 with "\\n" line ends to `path` atomically. Returns `path`."""
+    return write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def write_json(path, payload, mode=None):
+    """Write `payload` as indented JSON to `path` atomically. Returns `path`."""
+    return write_text(path, json.dumps(payload, indent=1, sort_keys=False) + "\n", mode=mode)
