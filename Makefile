@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Two workers: the suite is sized for a 2-core machine (tests are mostly single-threaded).
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n 2
 
-.PHONY: install test test-tensorflow test-jax test-torch demo bench clean
+.PHONY: install lint test test-tensorflow test-jax test-torch demo bench clean
 
 install: $(STAMP)
 
@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml
 # TensorFlow runs the whole suite; JAX and torch run the tests marked multi_backend
 # (backend-independent tests such as data readers would only repeat themselves).
 test: $(STAMP)
-	$(MAKE) --no-print-directory test-tensorflow test-jax test-torch
+	$(MAKE) --no-print-directory lint test-tensorflow test-jax test-torch
+
+# ruff (lint + import order) is configured in pyproject.toml; the tree stays clean.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 test-tensorflow: $(STAMP)
 	KERAS_BACKEND=tensorflow $(PYTEST)

@@ -232,7 +232,8 @@ def raw_torch_timer(cell, bidirectional, size):
     """
     import torch
     from torch import nn
-    from torch.utils.data import DataLoader, TensorDataset
+    from torch.utils.data import DataLoader
+    from torch.utils.data import TensorDataset
 
     class Classifier(nn.Module):
         def __init__(self):
@@ -293,8 +294,8 @@ def raw_torch_worker(args):
             values = [timer(ids, labels) for _ in range(args.repeats)]
             results.append({"backend": "torch", "model": "raw", "cell": cell_name,
                             "size": size_name, "ms": values})
-            print(f"  raw torch  {cell_name:<6} {size_name:<6} raw {statistics.median(values):.1f} ms",
-                  flush=True)
+            median = statistics.median(values)
+            print(f"  raw torch  {cell_name:<6} {size_name:<6} raw {median:.1f} ms", flush=True)
     return results
 
 
@@ -310,7 +311,8 @@ def machine_description():
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{cpu}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
 
 
 def library_versions():
@@ -504,7 +506,8 @@ def render(rows, ratios, args, loads, seconds):
         "Sizes: " + "; ".join(
             f"{name} = batch {SIZES[name]['batch']}, T={SIZES[name]['steps']}, vocab "
             f"{SIZES[name]['vocab']}, embedding {SIZES[name]['embedding']}, "
-            f"{SIZES[name]['units']} units, {'padded (lengths T/2..T)' if SIZES[name]['padded'] else 'no padding'}"
+            f"{SIZES[name]['units']} units, "
+            f"{'padded (lengths T/2..T)' if SIZES[name]['padded'] else 'no padding'}"
             for name in args.sizes),
         "",
         "| cell | size | backend | model | min | median | max |",
@@ -568,8 +571,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="small size only, 3 repeats x 5 steps (a smoke run)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 7; 3 with --quick)")
-    parser.add_argument("--steps", type=int, default=None, help="training steps per repeat (default 20; 5 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repeats (default 7; 3 with --quick)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps per repeat (default 20; 5 with --quick)")
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=None)
     parser.add_argument("--cells", nargs="+", choices=sorted(CELLS), default=list(CELLS))
     parser.add_argument("--backends", nargs="+", choices=BACKENDS + ("raw",),

@@ -13,27 +13,25 @@ import _common  # noqa: F401
 import keras
 
 import rnn_zoo
+from rnn_zoo.bundle import prepare
 from rnn_zoo.data.generators import future_context_tagging
-from rnn_zoo.text import TextVectorizer
 from rnn_zoo.train import train
 
 keras.utils.set_random_seed(0)
-train_data = future_context_tagging(2000, seed=0)
 test_data = future_context_tagging(1000, seed=1)
-vectorizer = TextVectorizer()
-vectorizer.adapt(train_data.texts)
-x, xt = vectorizer(train_data.texts), vectorizer(test_data.texts)
-y = train_data.tags[:, : x.shape[1]]
+# One id per tag; the vocabulary is learned from the training sentences only.
+data = prepare(future_context_tagging(2000, seed=0), "sequence_tagger", validation_split=0,
+               test=test_data)
 
 rows, dependent_acc, other_acc = [], [], []
 names = ["forward LSTM", "bidirectional LSTM"]
 for name, bidirectional in zip(names, (False, True)):
-    model = rnn_zoo.build_sequence_tagger(vectorizer.vocabulary_size, len(train_data.tag_names),
-                                          bidirectional=bidirectional, units=16,
-                                          embedding_dim=16, learning_rate=1e-2)
+    model = rnn_zoo.build_sequence_tagger(**data.task_args, bidirectional=bidirectional,
+                                          units=16, embedding_dim=16, learning_rate=1e-2)
     start = time.time()
-    train(model, (x, y), epochs=10, batch_size=32, early_stopping_patience=None, verbose=0)
-    predicted = model.predict(xt, verbose=0, batch_size=500).argmax(-1)
+    train(model, (data.x_train, data.y_train), epochs=10, batch_size=32, patience=None,
+          verbose=0)
+    predicted = model.predict(data.x_test, verbose=0, batch_size=500).argmax(-1)
     width = predicted.shape[1]
     correct = predicted == test_data.tags[:, :width]
     dependent = test_data.dependent[:, :width]

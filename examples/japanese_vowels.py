@@ -11,31 +11,27 @@ import time
 
 import _common  # noqa: F401
 import keras
-import numpy as np
 
 import rnn_zoo
-from rnn_zoo.data import SequenceScaler
+from rnn_zoo.bundle import prepare
 from rnn_zoo.data import load_japanese_vowels
 from rnn_zoo.train import train
 
-train_data = load_japanese_vowels(split="train")
-test_data = load_japanese_vowels(split="test")
-# Statistics of the training split's real steps; padding stays 0.0.
-scaler = SequenceScaler.fit(train_data)
-x, xt = scaler.transform(train_data), scaler.transform(test_data)
-# Hold out 20% of the training speakers' utterances for early stopping.
-order = np.random.default_rng(0).permutation(len(x))
-valid, fit = order[:54], order[54:]
+# Hold out 20% of the training speakers' utterances for early stopping; the
+# SequenceScaler learns its statistics from the rest (real steps only,
+# padding stays 0.0).
+data = prepare(load_japanese_vowels(split="train"), "sequence_classifier",
+               validation_split=0.2, test=load_japanese_vowels(split="test"))
 
 rows, accuracies = [], []
 for cell in ("gru", "lstm"):
     keras.utils.set_random_seed(0)
-    model = rnn_zoo.build_sequence_classifier(12, 9, cell=cell, units=32, learning_rate=1e-2)
+    model = rnn_zoo.build_sequence_classifier(**data.task_args, cell=cell, units=32,
+                                              learning_rate=1e-2)
     start = time.time()
-    result = train(model, (x[fit], train_data.labels[fit]),
-                   validation_data=(x[valid], train_data.labels[valid]),
-                   test_data=(xt, test_data.labels), epochs=40, batch_size=32,
-                   early_stopping_patience=6, verbose=0)
+    result = train(model, (data.x_train, data.y_train), validation_data=(data.x_val, data.y_val),
+                   test_data=(data.x_test, data.y_test), epochs=40, batch_size=32, patience=6,
+                   verbose=0)
     seconds = (time.time() - start) / result.epochs_completed
     accuracies.append(result.test_metrics["accuracy"])
     rows.append([cell.upper(), f"{accuracies[-1]:.3f}", f"{model.count_params():,}",

@@ -40,7 +40,7 @@ for length in LENGTHS:
                       loss="mse")
         start = time.time()
         train(model, (train_data.x, train_data.targets), epochs=EPOCHS, batch_size=64,
-              early_stopping_patience=None, verbose=0)
+              patience=None, verbose=0)
         mse = model.evaluate(test_data.x, test_data.targets, verbose=0, return_dict=True)["loss"]
         results[cell].append(mse)
         rows.append([str(length), cell, f"{mse:.4f}", f"{time.time() - start:.0f}"])

@@ -15,18 +15,16 @@ import _common  # noqa: F401  (sets up the import path)
 import keras
 
 import rnn_zoo
+from rnn_zoo.bundle import prepare
 from rnn_zoo.data.generators import negation_sentiment
-from rnn_zoo.text import TextVectorizer
 from rnn_zoo.train import train
 
 keras.utils.set_random_seed(0)
-train_data = negation_sentiment(2000, seed=0)
-valid_data = negation_sentiment(400, seed=1)
 test_data = negation_sentiment(1000, seed=2)
-vectorizer = TextVectorizer()
-vectorizer.adapt(train_data.texts)
-x, xv, xt = (vectorizer(d.texts) for d in (train_data, valid_data, test_data))
-vocab = vectorizer.vocabulary_size
+# The vocabulary is learned from the training sentences only.
+data = prepare(negation_sentiment(2000, seed=0), "text_classifier",
+               validation=negation_sentiment(400, seed=1), test=test_data)
+vocab = data.task_args["vocab_size"]
 
 models = {
     "bag of embeddings": rnn_zoo.build_bag_of_embeddings(vocab, embedding_dim=16,
@@ -41,9 +39,9 @@ models = {
 rows, overall, negated = [], [], []
 for name, model in models.items():
     start = time.time()
-    train(model, (x, train_data.labels), validation_data=(xv, valid_data.labels), epochs=15,
-          batch_size=32, early_stopping_patience=3, verbose=0)
-    correct = model.predict(xt, verbose=0, batch_size=500).argmax(-1) == test_data.labels
+    train(model, (data.x_train, data.y_train), validation_data=(data.x_val, data.y_val),
+          epochs=15, batch_size=32, patience=3, verbose=0)
+    correct = model.predict(data.x_test, verbose=0, batch_size=500).argmax(-1) == data.y_test
     overall.append(correct.mean())
     negated.append(correct[test_data.negated].mean())
     rows.append([name, f"{overall[-1]:.1%}", f"{negated[-1]:.1%}",

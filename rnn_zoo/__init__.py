@@ -1,6 +1,11 @@
 """rnn-zoo: recurrent networks (LSTM, GRU, bidirectional) on Keras 3.
 
-Data -> preprocessing -> backbone -> head -> train -> tune -> export -> inspect.
+Data -> preprocessing -> backbone -> head -> train -> tune -> export -> gates.
+
+Every public name loads on first use, so `import rnn_zoo` imports no Keras
+and the command line's `rnn-zoo list` and `--help` answer at once. Loading a
+model (`rnn_zoo.load_model`, `rnn_zoo.Bundle.load`) registers the zoo's
+layers first.
 
 Example:
 
@@ -12,34 +17,68 @@ Example:
 """
 
 import importlib
+import warnings
 
 __version__ = "0.1.0"
 
-from rnn_zoo import callbacks
-from rnn_zoo import data
-from rnn_zoo import layers
-from rnn_zoo.cudnn import cudnn_report
-from rnn_zoo.data import DataError
-from rnn_zoo.factories import build_bag_of_embeddings
-from rnn_zoo.factories import build_language_model
-from rnn_zoo.factories import build_model
-from rnn_zoo.factories import build_sequence_classifier
-from rnn_zoo.factories import build_sequence_regressor
-from rnn_zoo.factories import build_sequence_tagger
-from rnn_zoo.factories import build_text_classifier
-from rnn_zoo.factories import describe_model
-from rnn_zoo.factories import list_models
-from rnn_zoo.saving import load_model
-
-# Modules that import TensorFlow (text, export) or heavier libraries load on
-# first use, so `import rnn_zoo` stays cheap on the JAX and torch backends.
-_LAZY_MODULES = ("text", "train", "inspect", "export", "tuning")
-_LAZY_NAMES = {"TextVectorizer": "text"}
+# Submodules reachable as attributes (`rnn_zoo.layers`), imported on first use.
+_LAZY_MODULES = (
+    "backbones",
+    "bundle",
+    "callbacks",
+    "configurations",
+    "cudnn",
+    "data",
+    "export",
+    "factories",
+    "gates",
+    "heads",
+    "layers",
+    "saving",
+    "tasks",
+    "text",
+    "train",
+    "tuning",
+)
+# Public name -> the submodule that defines it.
+_LAZY_NAMES = {
+    "Bundle": "bundle",
+    "DataError": "data",
+    "TextVectorizer": "text",
+    "build_bag_of_embeddings": "factories",
+    "build_language_model": "factories",
+    "build_model": "configurations",
+    "build_sequence_classifier": "factories",
+    "build_sequence_regressor": "factories",
+    "build_sequence_tagger": "factories",
+    "build_text_classifier": "factories",
+    "cudnn_report": "cudnn",
+    "describe_model": "configurations",
+    "list_models": "configurations",
+    "load_model": "saving",
+    "prepare": "bundle",
+}
+# Old module name -> its new name; the old one warns and keeps working.
+_RENAMED_MODULES = {"inspect": "gates"}
 
 
 def __getattr__(name):
+    if name in _RENAMED_MODULES:
+        new = _RENAMED_MODULES[name]
+        warnings.warn(
+            f"rnn_zoo.{name} is deprecated; use rnn_zoo.{new}.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module(f"rnn_zoo.{new}")
     if name in _LAZY_MODULES:
         return importlib.import_module(f"rnn_zoo.{name}")
     if name in _LAZY_NAMES:
-        return getattr(importlib.import_module(f"rnn_zoo.{_LAZY_NAMES[name]}"), name)
+        value = getattr(importlib.import_module(f"rnn_zoo.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'rnn_zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))

@@ -7,9 +7,9 @@ layer directly, and a `.keras` file holds nothing but registered layers.
 
 import dataclasses
 
-from rnn_zoo.layers import CELLS
 from rnn_zoo.layers import Bidirectional
 from rnn_zoo.layers import recurrent_layer
+from rnn_zoo.tasks import CELLS
 from rnn_zoo.validation import check_choice
 from rnn_zoo.validation import check_fraction
 from rnn_zoo.validation import check_units

@@ -1,48 +1,72 @@
-"""One-line factories for every task, and the preset registry behind them.
+"""One-line factories for every task of the registry (`rnn_zoo.tasks.TASKS`).
 
 Every recurrent factory takes the same words for the same ideas: `cell`
 ("lstm", "gru", "simple_rnn"), `units` (int or one per layer), `depth`,
 `bidirectional`, `dropout`, `pooling` ("last", "mean", "max", "attention")
 where a single vector per sequence is produced, and `require_cudnn`.
 
-Factories return a functional `keras.Model`, compiled by default (Adam,
-a loss and metrics that suit the task; pass `compile_model=False` to compile
-it yourself). Token inputs are int ids with 0 = padding; numeric inputs are
+Factories return a functional `keras.Model`, compiled by default (Adam and
+the task's loss and metrics from `rnn_zoo.tasks`; pass `compile_model=False`
+to compile it yourself). Token inputs are int ids with 0 = padding; numeric inputs are
 float steps where a step whose features all equal `mask_value` is padding.
 Padding may sit anywhere: `RightAlignPadding` moves it to the end first, so
 every kernel (cuDNN included) sees right padding.
+
+The named untrained configurations (`list_models`, `describe_model`,
+`build_model`) live in `rnn_zoo.configurations`; they are re-exported here.
 """
 
-import copy
-import inspect
+import warnings
 
 import keras
 
 from rnn_zoo import cudnn
 from rnn_zoo.backbones import BackboneConfig
 from rnn_zoo.backbones import apply_backbone
-from rnn_zoo.heads import POOLINGS
+from rnn_zoo.configurations import CONFIGURATIONS
+from rnn_zoo.configurations import build_model
+from rnn_zoo.configurations import describe_model
+from rnn_zoo.configurations import list_models
 from rnn_zoo.heads import MaskedPooling
 from rnn_zoo.heads import classification_head
 from rnn_zoo.heads import pool_sequence
 from rnn_zoo.heads import regression_head
 from rnn_zoo.layers import RestoreOrder
 from rnn_zoo.layers import RightAlignPadding
+from rnn_zoo.tasks import INPUT_FEATURES
+from rnn_zoo.tasks import INPUT_TOKEN_IDS
+from rnn_zoo.tasks import POOLINGS
+from rnn_zoo.tasks import TASKS
 from rnn_zoo.validation import check_choice
 from rnn_zoo.validation import check_fraction
 from rnn_zoo.validation import check_positive_int
 
 DEFAULT_LEARNING_RATE = 1e-3
 
+__all__ = [
+    "FACTORIES",
+    "build_bag_of_embeddings",
+    "build_language_model",
+    "build_model",
+    "build_sequence_classifier",
+    "build_sequence_regressor",
+    "build_sequence_tagger",
+    "build_text_classifier",
+    "describe_model",
+    "list_models",
+]
 
-def _finish(model, config, loss, metrics, compile_model, learning_rate):
+
+def _finish(model, config, task, compile_model, learning_rate):
+    """Check `require_cudnn`, then compile with the task's loss and metrics."""
     if config is not None and config.require_cudnn:
         cudnn.check_model_cudnn(model)
     if compile_model:
+        task = TASKS[task]
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-            loss=loss,
-            metrics=metrics,
+            loss=task.loss,
+            metrics=list(task.metrics),
         )
     return model
 
@@ -55,7 +79,7 @@ def _token_inputs(vocab_size, embedding_dim, name, return_order=False, where=Non
             f"integer >= 2 (id 0 is padding). Received: vocab_size={vocab_size!r}"
         )
     check_positive_int(embedding_dim, "embedding_dim", where=where)
-    inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    inputs = keras.Input(shape=(None,), dtype="int32", name=INPUT_TOKEN_IDS)
     aligned = RightAlignPadding(padding_value=0, return_order=return_order,
                                 name="right_align_padding")(inputs)
     order = None
@@ -68,7 +92,7 @@ def _token_inputs(vocab_size, embedding_dim, name, return_order=False, where=Non
 
 def _feature_inputs(num_features, mask_value, where=None):
     check_positive_int(num_features, "num_features", where=where)
-    inputs = keras.Input(shape=(None, num_features), dtype="float32", name="features")
+    inputs = keras.Input(shape=(None, num_features), dtype="float32", name=INPUT_FEATURES)
     x = inputs
     if mask_value is not None:
         x = RightAlignPadding(padding_value=float(mask_value), name="right_align_padding")(x)
@@ -128,8 +152,7 @@ def build_text_classifier(vocab_size, num_classes=2, cell="lstm", bidirectional=
     outputs = classification_head(features, num_classes, dropout=dropout)
     name = name or f"{'bi' if bidirectional else ''}{cell}_text_classifier"
     model = keras.Model(inputs, outputs, name=name)
-    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
-                   compile_model, learning_rate)
+    return _finish(model, config, "text_classifier", compile_model, learning_rate)
 
 
 def build_sequence_classifier(num_features, num_classes, cell="lstm", bidirectional=False,
@@ -168,8 +191,7 @@ def build_sequence_classifier(num_features, num_classes, cell="lstm", bidirectio
     outputs = classification_head(features, num_classes, dropout=dropout)
     name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_classifier"
     model = keras.Model(inputs, outputs, name=name)
-    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
-                   compile_model, learning_rate)
+    return _finish(model, config, "sequence_classifier", compile_model, learning_rate)
 
 
 def build_sequence_regressor(num_features, output_dim=1, cell="lstm", bidirectional=False,
@@ -210,7 +232,7 @@ def build_sequence_regressor(num_features, output_dim=1, cell="lstm", bidirectio
     outputs = regression_head(features, output_dim, dropout=dropout)
     name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_regressor"
     model = keras.Model(inputs, outputs, name=name)
-    return _finish(model, config, "mse", ["mae"], compile_model, learning_rate)
+    return _finish(model, config, "sequence_regressor", compile_model, learning_rate)
 
 
 def _per_token_model(vocab_size, num_outputs, output_name, config, embedding_dim,
@@ -261,8 +283,7 @@ def build_sequence_tagger(vocab_size, num_tags, cell="lstm", bidirectional=False
                                        embedding_dim, dropout, where)
     name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_tagger"
     model = keras.Model(inputs, outputs, name=name)
-    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
-                   compile_model, learning_rate)
+    return _finish(model, config, "sequence_tagger", compile_model, learning_rate)
 
 
 def build_language_model(vocab_size, cell="lstm", units=64, depth=1, embedding_dim=64,
@@ -292,7 +313,7 @@ def build_language_model(vocab_size, cell="lstm", units=64, depth=1, embedding_d
     (1, 3, 500)
     """
     where = "build_language_model"
-    if bidirectional:
+    if bidirectional and not TASKS["language_model"].bidirectional:
         raise ValueError(
             f"{where}: Invalid value received for argument `bidirectional`. Expected "
             "False: a language model must not read the future it predicts. "
@@ -305,8 +326,7 @@ def build_language_model(vocab_size, cell="lstm", units=64, depth=1, embedding_d
                                        embedding_dim, dropout, where)
     name = name or f"{cell}_language_model"
     model = keras.Model(inputs, outputs, name=name)
-    return _finish(model, config, "sparse_categorical_crossentropy", ["accuracy"],
-                   compile_model, learning_rate)
+    return _finish(model, config, "language_model", compile_model, learning_rate)
 
 
 def build_bag_of_embeddings(vocab_size, num_classes=2, embedding_dim=64, hidden_units=64,
@@ -344,142 +364,30 @@ def build_bag_of_embeddings(vocab_size, num_classes=2, embedding_dim=64, hidden_
     hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(pooled)
     outputs = classification_head(hidden, num_classes, dropout=dropout)
     model = keras.Model(inputs, outputs, name=name)
-    return _finish(model, None, "sparse_categorical_crossentropy", ["accuracy"],
-                   compile_model, learning_rate)
+    return _finish(model, None, "bag_of_embeddings", compile_model, learning_rate)
 
 
-FACTORIES = {
-    "text_classifier": build_text_classifier,
-    "sequence_classifier": build_sequence_classifier,
-    "sequence_regressor": build_sequence_regressor,
-    "sequence_tagger": build_sequence_tagger,
-    "language_model": build_language_model,
-    "bag_of_embeddings": build_bag_of_embeddings,
+# Task name -> its factory, read from the registry so a new task is added once.
+FACTORIES = {name: task.factory_function() for name, task in TASKS.items()}
+
+_DEPRECATED = {
+    "PRESETS": "rnn_zoo.configurations.CONFIGURATIONS",
+    "_preset": "a plain dict entry of rnn_zoo.configurations.CONFIGURATIONS",
 }
 
 
-def _preset(task, description, **config):
+def _deprecated_preset(task, description, **config):
     return {"task": task, "description": description, "config": config}
 
 
-# Presets are data (keras-hub style): a task plus the arguments for its factory.
-# Sizes are sane defaults for a first run; override any of them in build_model.
-PRESETS = {
-    "lstm_text_classifier": _preset(
-        "text_classifier", "LSTM sentiment / topic classifier over token ids",
-        vocab_size=20000, num_classes=2, cell="lstm", units=64),
-    "gru_text_classifier": _preset(
-        "text_classifier", "GRU text classifier: 2 gates, fewer parameters",
-        vocab_size=20000, num_classes=2, cell="gru", units=64),
-    "bilstm_text_classifier": _preset(
-        "text_classifier", "Bidirectional LSTM text classifier",
-        vocab_size=20000, num_classes=2, cell="lstm", units=64, bidirectional=True),
-    "bigru_text_classifier": _preset(
-        "text_classifier", "Bidirectional GRU text classifier",
-        vocab_size=20000, num_classes=2, cell="gru", units=64, bidirectional=True),
-    "stacked_lstm_text_classifier": _preset(
-        "text_classifier", "Two stacked LSTM layers (128, 64)",
-        vocab_size=20000, num_classes=2, cell="lstm", units=[128, 64], depth=2),
-    "attention_bilstm_text_classifier": _preset(
-        "text_classifier", "Bidirectional LSTM with attention pooling",
-        vocab_size=20000, num_classes=2, cell="lstm", units=64, bidirectional=True,
-        pooling="attention"),
-    "simple_rnn_text_classifier": _preset(
-        "text_classifier", "Ungated tanh RNN baseline",
-        vocab_size=20000, num_classes=2, cell="simple_rnn", units=64),
-    "bag_of_embeddings": _preset(
-        "bag_of_embeddings", "Order-blind DNN baseline (mean of embeddings)",
-        vocab_size=20000, num_classes=2),
-    "lstm_sequence_classifier": _preset(
-        "sequence_classifier", "LSTM over numeric series (e.g. JapaneseVowels: 12 ch, 9 classes)",
-        num_features=12, num_classes=9, cell="lstm", units=64),
-    "gru_sequence_classifier": _preset(
-        "sequence_classifier", "GRU over numeric series",
-        num_features=12, num_classes=9, cell="gru", units=64),
-    "bilstm_sequence_classifier": _preset(
-        "sequence_classifier", "Bidirectional LSTM over numeric series, mean pooling",
-        num_features=12, num_classes=9, cell="lstm", units=64, bidirectional=True,
-        pooling="mean"),
-    "lstm_sequence_tagger": _preset(
-        "sequence_tagger", "LSTM tagger: one label per token, left context only",
-        vocab_size=20000, num_tags=10, cell="lstm", units=64),
-    "bilstm_sequence_tagger": _preset(
-        "sequence_tagger", "Bidirectional LSTM tagger: both contexts",
-        vocab_size=20000, num_tags=10, cell="lstm", units=64, bidirectional=True),
-    "bigru_sequence_tagger": _preset(
-        "sequence_tagger", "Bidirectional GRU tagger",
-        vocab_size=20000, num_tags=10, cell="gru", units=64, bidirectional=True),
-    "lstm_forecaster": _preset(
-        "sequence_regressor", "LSTM forecaster: history window -> next value",
-        num_features=1, output_dim=1, cell="lstm", units=64),
-    "gru_forecaster": _preset(
-        "sequence_regressor", "GRU forecaster",
-        num_features=1, output_dim=1, cell="gru", units=64),
-    "stacked_lstm_forecaster": _preset(
-        "sequence_regressor", "Two stacked LSTM layers (64, 32) forecasting a horizon of 8",
-        num_features=1, output_dim=8, cell="lstm", units=[64, 32], depth=2),
-    "lstm_language_model": _preset(
-        "language_model", "LSTM next-token language model",
-        vocab_size=10000, cell="lstm", units=128, embedding_dim=64),
-    "gru_language_model": _preset(
-        "language_model", "GRU next-token language model",
-        vocab_size=10000, cell="gru", units=128, embedding_dim=64),
-}
-
-
-def list_models():
-    """Names of the registered model configurations, sorted.
-
-    Example:
-
-    >>> "bilstm_text_classifier" in rnn_zoo.list_models()
-    True
-    """
-    return sorted(PRESETS)
-
-
-def describe_model(name):
-    """The preset for `name`: a dict with "task", "description" and "config"."""
-    _check_model_name(name)
-    return copy.deepcopy(PRESETS[name])
-
-
-def _check_model_name(name):
-    if name not in PRESETS:
-        raise ValueError(
-            "Invalid value received for argument `name`. Expected one of "
-            f"{tuple(list_models())}. Received: name={name!r}"
+def __getattr__(name):
+    # Untrained setups are "configurations"; "preset" now means a pretrained
+    # bundle, so the old names stay only as deprecated aliases.
+    if name in _DEPRECATED:
+        warnings.warn(
+            f"rnn_zoo.factories.{name} is deprecated; use {_DEPRECATED[name]}.",
+            DeprecationWarning,
+            stacklevel=2,
         )
-
-
-def build_model(name, **overrides):
-    """Build a registered configuration, with any factory argument overridden.
-
-    Args:
-        name: one of `list_models()`.
-        **overrides: arguments of the preset's factory (e.g. `vocab_size=5000`,
-            `units=32`, `compile_model=False`).
-
-    Returns:
-        A `keras.Model`, compiled unless `compile_model=False` is passed.
-
-    Example:
-
-    >>> model = rnn_zoo.build_model("bigru_sequence_tagger", vocab_size=3000, num_tags=17)
-    """
-    _check_model_name(name)
-    preset = PRESETS[name]
-    factory = FACTORIES[preset["task"]]
-    allowed = tuple(inspect.signature(factory).parameters)
-    unknown = sorted(set(overrides) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"build_model({name!r}): unknown argument(s) {unknown} for "
-            f"{factory.__name__}. Expected some of {allowed}."
-        )
-    config = dict(preset["config"], **overrides)
-    # The preset's name describes its cell and direction; once either is
-    # overridden the factory's own name ("bigru_text_classifier") is truer.
-    if not {"cell", "bidirectional"} & set(overrides):
-        config.setdefault("name", name)
-    return factory(**config)
+        return CONFIGURATIONS if name == "PRESETS" else _deprecated_preset
+    raise AttributeError(f"module 'rnn_zoo.factories' has no attribute {name!r}")

@@ -13,10 +13,15 @@ Pooling modes (the `pooling` argument of every factory):
 import keras
 from keras import ops
 
+from rnn_zoo.tasks import POOLINGS
 from rnn_zoo.validation import check_choice
 from rnn_zoo.validation import check_positive_int
 
-POOLINGS = ("last", "mean", "max", "attention")
+
+def _large_negative(dtype):
+    # -1e9 overflows float16 to -inf, and a fully masked row would then turn
+    # into NaN; Keras's own Softmax layer uses the same two values.
+    return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
 
 
 @keras.saving.register_keras_serializable(package="rnn_zoo")
@@ -49,7 +54,7 @@ class MaskedPooling(keras.layers.Layer):
             total = ops.sum(inputs * weights, axis=1)
             count = ops.maximum(ops.sum(weights, axis=1), 1.0)
             return total / count
-        lowest = ops.cast(-1e9, inputs.dtype)
+        lowest = ops.cast(_large_negative(inputs.dtype), inputs.dtype)
         pooled = ops.max(ops.where(weights > 0, inputs, lowest), axis=1)
         # A row with no real step at all pools to zeros, not to -1e9.
         any_real = ops.sum(weights, axis=1) > 0
@@ -93,7 +98,10 @@ class AttentionPooling(keras.layers.Layer):
     def build(self, input_shape):
         width = input_shape[-1]
         units = self.attention_units or width
-        self.score_dense = keras.layers.Dense(units, activation="tanh", name="score_dense")
+        # The inner Dense shares this layer's dtype policy, so under mixed
+        # precision its scores come out in the same compute dtype.
+        self.score_dense = keras.layers.Dense(units, activation="tanh", name="score_dense",
+                                              dtype=self.dtype_policy)
         self.score_dense.build(input_shape)
         self.score_vector = self.add_weight(
             name="score_vector", shape=(units,), initializer="glorot_uniform"
@@ -103,7 +111,8 @@ class AttentionPooling(keras.layers.Layer):
         """Softmax weights `[batch, time]` (zero at masked steps)."""
         scores = ops.sum(self.score_dense(inputs) * self.score_vector, axis=-1)
         if mask is not None:
-            scores = ops.where(mask, scores, ops.cast(-1e9, scores.dtype))
+            scores = ops.where(mask, scores,
+                               ops.cast(_large_negative(scores.dtype), scores.dtype))
         return ops.softmax(scores, axis=-1)
 
     def call(self, inputs, mask=None):

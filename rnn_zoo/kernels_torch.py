@@ -3,8 +3,8 @@
 Keras 3.15.1's torch backend calls `torch._VF.lstm`/`torch._VF.gru` only on
 CUDA and only without a mask (`keras/src/backend/torch/rnn.py`); on CPU it
 runs a Python loop over time steps, and any mask sends it to the even slower
-generic `backend.rnn` loop. Both run 2-4x slower than `torch.nn.LSTM` on the
-same CPU (see shared/FACTS.md). This module calls the same ATen kernels that
+generic `backend.rnn` loop. Both are several times slower than `torch.nn.LSTM`
+on the same CPU (benchmarks/RESULTS.md). This module calls the same ATen kernels that
 `torch.nn.LSTM`/`torch.nn.GRU` use, on CPU and CUDA (where ATen picks cuDNN).
 
 A right-padded batch runs one of two ways (`runs_over_padding` picks):
@@ -21,12 +21,10 @@ A right-padded batch runs one of two ways (`runs_over_padding` picks):
   It exists because ATen's CPU backward of a packed batch zero-fills a
   copy of the whole packed input at every step (`slice_backward`), which
   grows with steps x total steps; and because unpacked LSTM on CPU takes
-  oneDNN's fused kernel. Measured fwd+bwd (1 thread, 64 units, batch 32,
-  T=60, lengths T/2..T): LSTM 36-41 -> 11-15 ms, GRU 27-41 -> 19-31 ms (0.6-0.9x pair by pair);
-  at T=200, 128 units: LSTM 1584 -> 162 ms, GRU 1068 -> 237 ms. With
-  gradients, packing wins only on batches that are mostly padding (LSTM
-  below about 25% real steps, GRU below about 50%); without them
-  (inference) it wins more often. The thresholds are below. An LSTM whose
+  oneDNN's fused kernel (the timings are in benchmarks/README.md). With
+  gradients, packing wins only on batches that are mostly padding; without
+  them (inference) it wins more often. The measured crossovers are
+  `MIN_REAL_SHARE_TO_RUN_OVER_PADDING`. An LSTM whose
   final cell state is needed (`return_state`) packs: the unpacked kernel
   returns c only after the last step, padding included.
 
@@ -50,13 +48,14 @@ falls back to Keras's path.
 """
 
 import torch
-from keras import Variable, ops
+from keras import Variable
+from keras import ops
 from torch.nn.utils import rnn as rnn_utils
 
 
 def _tensor(value, dtype=None, device=None):
-    # Variables and tensors skip `ops.convert_to_tensor`, which costs ~60 us
-    # a call on torch (a whole LSTM step's Python work is ~1 ms):
+    # Variables and tensors skip `ops.convert_to_tensor`, whose per-call cost
+    # is a sizeable share of a whole LSTM step's Python work on torch:
     # `Variable.value` is what it reads (autocast included), and a tensor
     # only needs moving where it is not on the inputs' device already.
     if isinstance(value, Variable):
@@ -157,11 +156,10 @@ def gru_params(cell, dtype):
 
 # Smallest share of real steps (sum of lengths / (batch x longest row)) at
 # which a CPU batch runs over its padding instead of packing, as
-# (with gradients, without). The crossovers were measured at T=30..200 (see
-# the module docstring). Without gradients a packed run pays only for its
-# real steps (no zero-filling backward), so packing wins more often there:
-# forward-only at T=60, LSTM over padding is 0.73x packed at 74% real steps
-# and 1.03x at 52%; GRU is slower than packed even at 76% (1.14x), so it
+# (with gradients, without), measured crossovers (benchmarks/README.md).
+# Without gradients a packed run pays only for its real steps (no
+# zero-filling backward), so packing wins more often there; a GRU forward
+# pass is slower over padding than packed even on mostly real batches, so it
 # runs over padding only when every row has the longest row's length.
 MIN_REAL_SHARE_TO_RUN_OVER_PADDING = {"lstm": (0.25, 0.6), "gru": (0.5, 1.0)}
 

@@ -20,10 +20,10 @@ import keras
 from keras import ops
 
 from rnn_zoo import kernels
+from rnn_zoo.cudnn import blocking_reasons
+from rnn_zoo.tasks import CELLS
 from rnn_zoo.validation import check_fraction
 from rnn_zoo.validation import check_positive_int
-
-CELLS = ("lstm", "gru", "simple_rnn")
 
 
 class _ZooRecurrent:
@@ -50,9 +50,6 @@ class _ZooRecurrent:
 
     def build(self, sequences_shape, initial_state_shape=None):
         if self.require_cudnn:
-            # Imported here: cudnn.py imports this module for isinstance checks.
-            from rnn_zoo.cudnn import blocking_reasons
-
             reasons = blocking_reasons(self, masked=False)
             if reasons:
                 raise ValueError(
@@ -273,13 +270,11 @@ class RightAlignPadding(keras.layers.Layer):
     def call(self, inputs):
         is_padding = ops.cast(self.padding_mask(inputs), "int32")
         # Most batches come right-padded already: skip the sort for them.
-        # Inside the compiled training step the argsort costs ~0.2 ms a batch
-        # on jax (2% of a small GRU step) and ~0.1 ms on tensorflow; the
-        # check costs ~2 us (benchmarks/train_speed.py's alignment table).
+        # The check is far cheaper than the argsort it saves
+        # (benchmarks/train_speed.py's alignment table).
         if keras.backend.backend() == "torch":
-            # Eager torch: `ops.cond` costs more than the sort (0.36 vs
-            # 0.26 ms), a Python branch on a CPU tensor much less (the whole
-            # call 0.07 vs 0.24 ms on a [32, 60] batch). On CUDA it would wait
+            # Eager torch: `ops.cond` costs more than the sort itself, a
+            # Python branch on a CPU tensor much less. On CUDA it would wait
             # for the device at every batch, and symbolic (meta) tensors
             # have no value: both keep the sort.
             if _is_cpu_tensor(inputs) and bool(_right_padded(is_padding)):
@@ -318,6 +313,14 @@ class RightAlignPadding(keras.layers.Layer):
         if self.return_order:
             return input_shape, tuple(input_shape[:2])
         return input_shape
+
+    def compute_output_spec(self, inputs):
+        # The rows keep their dtype (int ids stay int): Keras's default spec
+        # from `compute_output_shape` would give every output the compute dtype.
+        aligned = keras.KerasTensor(inputs.shape, dtype=inputs.dtype)
+        if self.return_order:
+            return aligned, keras.KerasTensor(tuple(inputs.shape[:2]), dtype="int32")
+        return aligned
 
     def get_config(self):
         config = super().get_config()

@@ -2,6 +2,11 @@
 
 import keras
 
+# Importing the layer modules registers every zoo layer with Keras
+# (`register_keras_serializable`), which safe-mode loading looks them up by.
+from rnn_zoo import heads  # noqa: F401
+from rnn_zoo import layers  # noqa: F401
+
 
 def load_model(path, compile=True):
     """Load a `.keras` file in safe mode, with the zoo's layers registered.
@@ -20,5 +25,4 @@ def load_model(path, compile=True):
 
     >>> model.save("model.keras"); same = rnn_zoo.load_model("model.keras")
     """
-    # Importing rnn_zoo (which imported this module) registered the layers.
     return keras.saving.load_model(path, compile=compile, safe_mode=True)

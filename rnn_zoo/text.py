@@ -33,13 +33,16 @@ from __future__ import annotations
 import collections
 import json
 import os
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from rnn_zoo import atomic
 from rnn_zoo.data.readers import DataError
 
 __all__ = [
@@ -57,6 +60,10 @@ _PAD_TOKEN, _OOV_TOKEN = "", "[UNK]"
 _VOCAB_FILE = "vocab.txt"
 _CONFIG_FILE = "text_vectorizer.json"
 _FORMAT_VERSION = 1
+# Limits checked before reading a saved vectorizer: far above any real vocabulary
+# (20,000 tokens take ~200 KB), low enough that a hostile file can't exhaust memory.
+MAX_VOCAB_BYTES = 256 * 1024 * 1024
+MAX_CONFIG_BYTES = 1024 * 1024
 
 # RE2 syntax (what tf.strings.regex_replace speaks): \pL letters, \pN digits, \pM marks,
 # \pZ Unicode separators; RE2 has no look-around, hence the capture groups.
@@ -157,7 +164,8 @@ class TextVectorizer:
 
         >>> vectorizer.save("artifacts/text")  # doctest: +SKIP
         >>> same = TextVectorizer.load("artifacts/text")  # doctest: +SKIP
-        >>> ds = vectorizer.make_dataset(["good", "bad"], [1, 0], batch_size=2, shuffle=True, seed=0)
+        >>> ds = vectorizer.make_dataset(["good", "bad"], [1, 0], batch_size=2, shuffle=True,
+        ...                              seed=0)
     """
 
     def __init__(
@@ -296,9 +304,19 @@ class TextVectorizer:
         return (_PAD_TOKEN, _OOV_TOKEN) + self._tokens
 
     @property
-    def vocabulary_size(self) -> int:
+    def vocab_size(self) -> int:
         """Number of ids, padding and OOV included (the Embedding's `input_dim`)."""
         return _FIRST_TOKEN_ID + len(self._tokens)
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Deprecated alias of `vocab_size`."""
+        warnings.warn(
+            "`TextVectorizer.vocabulary_size` is deprecated; use `vocab_size`.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.vocab_size
 
     @property
     def lookup_table(self) -> tf.lookup.StaticHashTable:
@@ -325,7 +343,8 @@ class TextVectorizer:
 
         Example:
             >>> v = TextVectorizer(vocabulary=["good"], max_length=2)
-            >>> ds = tf.data.Dataset.from_tensor_slices(["good", "bad"]).batch(2).map(v.tf_vectorize)
+            >>> ds = tf.data.Dataset.from_tensor_slices(["good", "bad"]).batch(2)
+            >>> ds = ds.map(v.tf_vectorize)
             >>> next(iter(ds)).numpy().tolist()
             [[2, 0], [1, 0]]
         """
@@ -447,12 +466,17 @@ class TextVectorizer:
             "first_token_id": _FIRST_TOKEN_ID,
             "padding_id": PAD_ID,
             "oov_id": OOV_ID,
-            "vocabulary_size": self.vocabulary_size,
+            "vocab_size": self.vocab_size,
             "normalization": "NFKC",
             "adapt": self._adapt_settings,
         }
-        _write_atomic(os.path.join(directory, _VOCAB_FILE), "".join(t + "\n" for t in self._tokens))
-        _write_atomic(os.path.join(directory, _CONFIG_FILE), json.dumps(config, indent=2) + "\n")
+        # A crash mid-write must not leave a truncated vocabulary that loads silently.
+        atomic.write_text(
+            os.path.join(directory, _VOCAB_FILE), "".join(t + "\n" for t in self._tokens)
+        )
+        atomic.write_text(
+            os.path.join(directory, _CONFIG_FILE), json.dumps(config, indent=2) + "\n"
+        )
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> TextVectorizer:
@@ -473,21 +497,28 @@ class TextVectorizer:
         """
         config_path = os.path.join(directory, _CONFIG_FILE)
         vocab_path = os.path.join(directory, _VOCAB_FILE)
-        with open(config_path, encoding="utf-8") as f:
-            try:
-                saved = json.load(f)
-            except json.JSONDecodeError as err:
-                raise DataError(
-                    f"{config_path}, line {err.lineno}: invalid JSON ({err.msg})."
-                ) from None
+        config_text = _read_limited(config_path, MAX_CONFIG_BYTES)
+        try:
+            saved = json.loads(config_text)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"{config_path}, line {err.lineno}: invalid JSON ({err.msg})."
+            ) from None
+        if not isinstance(saved, dict):
+            raise DataError(f"{config_path}: expected a JSON object, got {type(saved).__name__}.")
         if saved.get("format_version") != _FORMAT_VERSION or saved.get("class") != "TextVectorizer":
             raise DataError(
                 f"{config_path}: format_version={saved.get('format_version')!r},"
                 f" class={saved.get('class')!r}; expected format_version={_FORMAT_VERSION} and"
                 " class='TextVectorizer'."
             )
-        with open(vocab_path, encoding="utf-8") as f:
-            lines = f.read().split("\n")
+        config = saved.get("config")
+        if not isinstance(config, dict) or set(config) - {"max_length", "lowercase"}:
+            raise DataError(
+                f"{config_path}: config {config!r}; expected an object with keys among"
+                " 'max_length' and 'lowercase'."
+            )
+        lines = _read_limited(vocab_path, MAX_VOCAB_BYTES).split("\n")
         if lines and lines[-1] == "":
             lines.pop()  # the final newline
         seen: dict[str, int] = {}
@@ -502,14 +533,33 @@ class TextVectorizer:
                     f"{vocab_path}, line {line_no}: token {token!r} repeats line {seen[token]}."
                 )
             seen[token] = line_no
-        vectorizer = cls(**saved["config"], vocabulary=lines)
-        vectorizer._adapt_settings = dict(saved.get("adapt", {}))
+        if not lines:
+            raise DataError(f"{vocab_path}: no token; expected one token per line.")
+        # Files written before the rename carry "vocabulary_size"; either must agree.
+        recorded = saved.get("vocab_size", saved.get("vocabulary_size"))
+        if recorded is not None and recorded != _FIRST_TOKEN_ID + len(lines):
+            raise DataError(
+                f"{config_path}: vocab_size={recorded!r}, but {vocab_path} holds"
+                f" {len(lines)} tokens (vocab_size {_FIRST_TOKEN_ID + len(lines)})."
+            )
+        try:
+            vectorizer = cls(**config, vocabulary=lines)
+        except ValueError as err:
+            raise DataError(f"{config_path}: {err}") from None
+        adapt = saved.get("adapt", {})
+        vectorizer._adapt_settings = dict(adapt) if isinstance(adapt, dict) else {}
         return vectorizer
 
 
-def _write_atomic(path: str, text: str) -> None:
-    # A crash mid-write must not leave a truncated vocabulary that loads silently.
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def _read_limited(path: str, limit: int) -> str:
+    """A UTF-8 file's text, refusing files over `limit` bytes before reading them."""
+    size = os.path.getsize(path)  # FileNotFoundError names the path
+    if size > limit:
+        raise DataError(f"{path}: {size} bytes; expected at most {limit}.")
+    with open(path, "rb") as f:
+        raw = f.read(limit + 1)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}, line {line}: bytes are not valid UTF-8.") from None

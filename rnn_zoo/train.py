@@ -7,7 +7,7 @@ needs:
   validation data), restoring the best weights at the end;
 * checkpoints after every epoch in `output_dir/checkpoints/`: the last epoch
   (model, weights and optimizer state) and the best epoch, each a `.keras`
-  file written to a temporary name and moved into place with `os.replace`,
+  file written through `rnn_zoo.atomic` (a temporary name, then a rename),
   so a kill mid-write never leaves a half-written checkpoint under the real
   name;
 * a `training_state.json` beside them (also written atomically, after the
@@ -29,15 +29,18 @@ It runs on every Keras backend.
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import os
-import tempfile
 import warnings
 
 import keras
 import numpy as np
 
+from rnn_zoo import atomic
 from rnn_zoo.validation import check_positive_int
+
+logger = logging.getLogger(__name__)
 
 STATE_FILE = "training_state.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -90,29 +93,6 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _atomic_write_bytes(path, write):
-    """Call `write(temp_path)`, then move the result onto `path` atomically.
-
-    The temporary file sits in the same folder (same file system), so
-    `os.replace` is an atomic rename: readers see the old file or the new
-    one, never a partial one.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    stem, extension = os.path.splitext(os.path.basename(path))
-    # Keras insists on the real extension (".keras"), so keep it on the temp name.
-    handle, temp_path = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{extension}",
-                                         dir=folder)
-    os.close(handle)
-    try:
-        write(temp_path)
-        with open(temp_path, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-
-
 def save_checkpoint(model, path):
     """Save `model` (with optimizer state) to a `.keras` file atomically.
 
@@ -127,16 +107,8 @@ def save_checkpoint(model, path):
 
     >>> digest = rnn_zoo.train.save_checkpoint(model, "run/checkpoints/last.keras")
     """
-    _atomic_write_bytes(path, lambda temp: model.save(temp))
+    atomic.write_with(path, model.save)
     return _sha256(path)
-
-
-def _write_json_atomic(path, payload):
-    def write(temp):
-        with open(temp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1)
-
-    _atomic_write_bytes(path, write)
 
 
 def restore_checkpoint(model, path, expected_sha256=None):
@@ -248,7 +220,7 @@ class _CheckpointAndStop(keras.callbacks.Callback):
         if self.output_dir is not None:
             # Written after the checkpoints it describes: a kill in between
             # leaves the previous (consistent) state and checkpoints in place.
-            _write_json_atomic(os.path.join(self.output_dir, STATE_FILE), self.state)
+            atomic.write_json(os.path.join(self.output_dir, STATE_FILE), self.state)
 
 
 def _fresh_state(monitor):
@@ -304,9 +276,26 @@ def _as_fit_arguments(data, name):
     return data, None, None
 
 
+# Keyword arguments renamed to the one name per concept; the old names still
+# work, with a DeprecationWarning.
+_RENAMED_ARGUMENTS = {"early_stopping_patience": "patience"}
+
+
+def _renamed(deprecated, values, where):
+    """Fold deprecated keyword arguments into `values` (new name -> value)."""
+    for old, value in deprecated.items():
+        new = _RENAMED_ARGUMENTS.get(old)
+        if new is None:
+            raise TypeError(f"{where}() got an unexpected keyword argument {old!r}")
+        warnings.warn(f"`{where}({old}=...)` is deprecated; use `{new}=...`.",
+                      DeprecationWarning, stacklevel=3)
+        values[new] = value
+    return values
+
+
 def train(model, train_data, validation_data=None, test_data=None, epochs=20,
-          batch_size=32, output_dir=None, early_stopping_patience=5, monitor=None,
-          resume=True, tensorboard=True, callbacks=None, verbose="auto"):
+          batch_size=32, output_dir=None, patience=5, monitor=None,
+          resume=True, tensorboard=True, callbacks=None, verbose="auto", **deprecated):
     """Fit a compiled model with early stopping, checkpoints and resume.
 
     Args:
@@ -324,8 +313,10 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
         output_dir: folder for checkpoints, `training_state.json` and
             TensorBoard logs, or None to keep everything in memory (no
             resume, no logs).
-        early_stopping_patience: int > 0 or None (never stop early), default
-            5: stop after this many epochs without improvement of `monitor`.
+        patience: int > 0 or None (never stop early), default 5: stop after
+            this many epochs without improvement of `monitor`. (Was
+            `early_stopping_patience`, still accepted with a
+            DeprecationWarning.)
         monitor: metric name, default "val_loss" with validation data and
             "loss" without. Names with "acc" or "auc" are maximised.
         resume: bool, default True: continue from `output_dir`'s last
@@ -334,7 +325,9 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
         tensorboard: bool, default True: write TensorBoard logs to
             `output_dir/logs` (needs `output_dir`).
         callbacks: extra `keras.callbacks.Callback` objects, or None.
-        verbose: passed to `fit`: "auto" (progress bar), 0, 1 or 2.
+        verbose: passed to `fit`: "auto" (progress bar), 0, 1 or 2. With a
+            non-zero value a resumed run is also reported through
+            `logging.getLogger("rnn_zoo.train")` at INFO level.
 
     Returns:
         A `TrainResult`. The model holds the best epoch's weights.
@@ -346,11 +339,11 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     ...                              epochs=10, output_dir="runs/negation")
     >>> result.history["val_accuracy"][-1], result.best_checkpoint
     """
+    patience = _renamed(deprecated, {"patience": patience}, "train")["patience"]
     epochs = check_positive_int(epochs, "epochs", where="train")
     batch_size = check_positive_int(batch_size, "batch_size", where="train")
-    if early_stopping_patience is not None:
-        early_stopping_patience = check_positive_int(
-            early_stopping_patience, "early_stopping_patience", where="train")
+    if patience is not None:
+        patience = check_positive_int(patience, "patience", where="train")
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
         raise ValueError("train: the model is not compiled. Call model.compile(...) "
                          "first, or build it with compile_model=True.")
@@ -371,7 +364,10 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     state = state or _fresh_state(monitor)
     initial_epoch = int(state["epochs_completed"])
 
-    bookkeeping = _CheckpointAndStop(state, monitor, early_stopping_patience, output_dir)
+    if initial_epoch and verbose:
+        logger.info("Resuming %s from epoch %d (state in %s).", model.name, initial_epoch,
+                    output_dir)
+    bookkeeping = _CheckpointAndStop(state, monitor, patience, output_dir)
     all_callbacks = [bookkeeping] + list(callbacks or [])
     log_dir = None
     if tensorboard and output_dir is not None:

@@ -1,5 +1,8 @@
-"""Shared test setup: quiet TensorFlow logs, a fixed seed per test, the backend name."""
+"""Shared test setup: quiet TensorFlow logs, a fixed seed per test, the backend name,
+and the one search spec the tuning tests start from."""
 
+import copy
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,3 +26,99 @@ def backend():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# --------------------------------------------------------------------------- search specs
+
+# The smallest search that still exercises everything: a regressor on the
+# adding problem (no download, no vocabulary), two tiny trials of one epoch.
+BASE_SPEC = {
+    "task": "sequence_regressor",
+    "tuner": "random",
+    "objective": "val_loss",
+    "seed": 0,
+    "dataset": {"name": "adding_problem", "num_samples": 48, "length": 4},
+    "budget": {"max_trials": 2, "epochs": 1},
+    "space": {
+        "narrow": {"units": [4, 8]},
+        "fixed": {"depth": 1, "bidirectional": False, "pooling": "last", "batch_size": 8},
+    },
+}
+
+
+def _merge(base, overrides):
+    """`base` with `overrides` merged in; dicts merge key by key, None deletes a key."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _sub_table(value):
+    # A hyperparameter range ({min, max, ...}) or choice ({values}) stays inline.
+    return isinstance(value, dict) and not {"min", "max", "values"} & set(value)
+
+
+def _table(name, table):
+    lines = [f"[{name}]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if not _sub_table(v)]
+    for key, value in table.items():
+        if _sub_table(value):
+            lines += ["", *_table(f"{name}.{key}", value)]
+    return lines
+
+
+def to_toml(spec):
+    """A spec dict as TOML text: top-level dicts become tables, nested ones sub-tables."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in spec.items() if not isinstance(v, dict)]
+    for key, value in spec.items():
+        if isinstance(value, dict):
+            lines += ["", *_table(key, value)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def spec_dict():
+    """`spec_dict(**overrides)`: the shared search spec as a dict (see `BASE_SPEC`).
+
+    Nested dicts merge key by key (`budget={"epochs": 3}` keeps `max_trials`);
+    a None value removes the key.
+    """
+    def make(**overrides):
+        return _merge(BASE_SPEC, overrides)
+
+    return make
+
+
+@pytest.fixture
+def write_spec(tmp_path, spec_dict):
+    """`write_spec(name="spec.toml", text=None, **overrides)`: write the shared spec as TOML.
+
+    Returns the path. `text`, when given, is written as is (for malformed specs).
+    """
+    def write(name="spec.toml", text=None, **overrides):
+        path = tmp_path / name
+        path.write_text(to_toml(spec_dict(**overrides)) if text is None else text,
+                        encoding="utf-8")
+        return path
+
+    return write

@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 
-import rnn_zoo
 from rnn_zoo.factories import FACTORIES
 
 

@@ -70,7 +70,8 @@ def test_without_a_direct_measurement_the_whole_step_ratio_decides():
         _row("tensorflow", "zoo", [44.0]),
         _row("tensorflow", "keras", [40.0]),
     ])
-    assert lines["zoo/keras (tensorflow)"].endswith("| 1.10 | 1.10 | 1.10 | 1.10-1.10 | <= 1.02 | no |")
+    assert lines["zoo/keras (tensorflow)"].endswith(
+        "| 1.10 | 1.10 | 1.10 | 1.10-1.10 | <= 1.02 | no |")
 
 
 def test_the_paired_ratio_decides_where_the_models_alternated():

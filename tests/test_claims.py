@@ -22,27 +22,23 @@ import sys
 import pytest
 
 import rnn_zoo
+from rnn_zoo.bundle import prepare
 from rnn_zoo.data.generators import future_context_tagging
 from rnn_zoo.data.generators import negation_sentiment
-from rnn_zoo.text import TextVectorizer
 from rnn_zoo.train import train
 
 
-
 def _fit(model, x, y, epochs, batch_size=32):
-    train(model, (x, y), epochs=epochs, batch_size=batch_size,
-          early_stopping_patience=None, verbose=0)
+    train(model, (x, y), epochs=epochs, batch_size=batch_size, patience=None, verbose=0)
     return model
 
 
 @pytest.fixture(scope="module")
 def negation():
-    train_data = negation_sentiment(1000, seed=0)
     test_data = negation_sentiment(500, seed=1)
-    vectorizer = TextVectorizer()
-    vectorizer.adapt(train_data.texts)
-    return (vectorizer.vocabulary_size, vectorizer(train_data.texts), train_data.labels,
-            vectorizer(test_data.texts), test_data)
+    data = prepare(negation_sentiment(1000, seed=0), "text_classifier", validation_split=0,
+                   test=test_data)
+    return (data.task_args["vocab_size"], data.x_train, data.y_train, data.x_test, test_data)
 
 
 def _negated_accuracy(model, negation):
@@ -71,13 +67,11 @@ def test_recurrent_models_read_the_negation(negation, cell, bidirectional):
 
 @pytest.fixture(scope="module")
 def tagging():
-    train_data = future_context_tagging(1000, seed=0)
     test_data = future_context_tagging(500, seed=1)
-    vectorizer = TextVectorizer()
-    vectorizer.adapt(train_data.texts)
-    x = vectorizer(train_data.texts)
-    return (vectorizer.vocabulary_size, len(train_data.tag_names), x,
-            train_data.tags[:, : x.shape[1]], vectorizer(test_data.texts), test_data)
+    data = prepare(future_context_tagging(1000, seed=0), "sequence_tagger", validation_split=0,
+                   test=test_data)
+    return (data.task_args["vocab_size"], data.task_args["num_tags"], data.x_train,
+            data.y_train, data.x_test, test_data)
 
 
 def _dependent_accuracy(model, tagging):
@@ -103,14 +97,11 @@ def test_only_the_bidirectional_tagger_sees_the_later_word(tagging, bidirectiona
 
 @pytest.fixture(scope="module")
 def japanese_vowels():
-    from rnn_zoo.data import SequenceScaler
     from rnn_zoo.data import load_japanese_vowels
 
-    train_data = load_japanese_vowels(split="train")
-    test_data = load_japanese_vowels(split="test")
-    scaler = SequenceScaler.fit(train_data)
-    return (scaler.transform(train_data), train_data.labels,
-            scaler.transform(test_data), test_data.labels)
+    data = prepare(load_japanese_vowels(split="train"), "sequence_classifier",
+                   validation_split=0, test=load_japanese_vowels(split="test"))
+    return data.x_train, data.y_train, data.x_test, data.y_test
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

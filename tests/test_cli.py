@@ -1,16 +1,23 @@
-"""The `rnn-zoo` command line: every subcommand has --help, list prints the registry."""
+"""The `rnn-zoo` command line: help, version, list, start-up cost, renamed flags, errors."""
 
+import argparse
+import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
 import rnn_zoo
 from rnn_zoo import cli
+from rnn_zoo import tasks
+from rnn_zoo.commands.common import deprecated_alias
+from rnn_zoo.commands.common import flag_names
+from rnn_zoo.commands.common import user_message
 
 
-def test_list_prints_every_registered_model(capsys):
+def test_list_prints_every_named_configuration(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     for name in rnn_zoo.list_models():
@@ -26,6 +33,13 @@ def test_every_subcommand_has_help(command, capsys):
     assert "usage: rnn-zoo " + command in capsys.readouterr().out
 
 
+def test_version_prints_the_package_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"rnn-zoo {rnn_zoo.__version__}"
+
+
 def test_unknown_subcommand_exits_non_zero(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["fly"])
@@ -33,7 +47,61 @@ def test_unknown_subcommand_exits_non_zero(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_console_script_lists_models():
+def test_usage_error_is_importable_from_cli_for_compatibility():
+    from rnn_zoo.errors import UsageError
+
+    assert cli.UsageError is UsageError
+
+
+# Runs `cli.main(argv)` for each argv in one fresh interpreter, and reports
+# after each which heavy modules the run imported.
+_IMPORT_PROBE = textwrap.dedent("""
+    import contextlib, io, json, sys
+    from rnn_zoo import cli
+    report = []
+    for argv in json.loads(sys.argv[1]):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                status = cli.main(argv)
+            except SystemExit as stop:
+                status = stop.code
+        heavy = sorted(name for name in ("tensorflow", "keras", "jax", "torch")
+                       if name in sys.modules)
+        report.append([argv, status, heavy])
+    print(json.dumps(report))
+""")
+
+
+def test_help_list_and_argument_errors_import_neither_tensorflow_nor_keras():
+    runs = [(["--help"], 0), (["--version"], 0), (["list"], 0), (["list", "--verbose"], 0),
+            (["train", "x.csv"], 2),  # missing -o: an argument error
+            (["export", "model.keras", "--quantization", "int4"], 2),  # a bad choice
+            *(([command, "--help"], 0) for command in cli.COMMANDS)]
+    result = subprocess.run([sys.executable, "-c", _IMPORT_PROBE,
+                             json.dumps([argv for argv, _ in runs])],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for (argv, status, heavy), (_, expected) in zip(report, runs, strict=True):
+        assert heavy == [], (argv, heavy)
+        assert status == expected, (argv, status)
+
+
+def test_choices_come_from_the_task_registry():
+    parser = cli.build_parser()
+    train = cli._subparser(parser, "train")
+    export = cli._subparser(parser, "export")
+
+    def choices(subparser, flag):
+        return tuple(next(a for a in subparser._actions if flag in a.option_strings).choices)
+
+    assert choices(train, "--cell") == tasks.CELLS
+    assert choices(train, "--pooling") == tasks.POOLINGS
+    assert choices(export, "--lstm-kernel") == tasks.LSTM_KERNELS
+    assert choices(export, "--quantization") == tuple(q for q in tasks.QUANTIZATIONS if q)
+
+
+def test_console_script_lists_configurations():
     result = subprocess.run([sys.executable, "-m", "rnn_zoo.cli", "list", "--verbose"],
                             capture_output=True, text=True, timeout=300, check=True)
     assert "stacked_lstm_forecaster" in result.stdout
@@ -52,9 +120,52 @@ def test_a_closed_pipe_ends_quietly():
     finally:
         os.close(write_end)
     assert result.returncode == 141
-    # TensorFlow's start-up log lines may be there; a traceback must not.
     assert "Traceback" not in result.stderr
     assert "BrokenPipeError" not in result.stderr
+
+
+def _parser_with_renamed_flags():
+    parser = argparse.ArgumentParser(prog="rnn-zoo demo")
+    parser.add_argument("--export-root", default="saved_models")
+    deprecated_alias(parser, "--root", "--export-root")
+    parser.add_argument("--no-tflite", action="store_true")
+    deprecated_alias(parser, "--skip-tflite", "--no-tflite")
+    parser.add_argument("--validation-split", type=float, default=0.1)
+    return parser
+
+
+def test_an_old_flag_still_works_and_warns_once_on_stderr(capsys):
+    parser = _parser_with_renamed_flags()
+    args = parser.parse_args(["--root", "out", "--skip-tflite"])
+    assert args.export_root == "out" and args.no_tflite is True
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["rnn-zoo demo: warning: --root is deprecated; use --export-root.",
+                   "rnn-zoo demo: warning: --skip-tflite is deprecated; use --no-tflite."]
+    # The new spelling is silent, and the old one is hidden from --help.
+    args = parser.parse_args(["--export-root", "new"])
+    assert args.export_root == "new" and capsys.readouterr().err == ""
+    assert "--root" not in parser.format_help()
+
+
+def test_a_library_error_names_the_cli_flag():
+    flags = flag_names(_parser_with_renamed_flags())
+    error = ValueError("prepare: Invalid value received for argument `validation_split`. "
+                       "Expected a float in [0, 1). Received: validation_split=1.5")
+    assert user_message(error, flags) == (
+        "prepare: Invalid value received for argument `--validation-split`. "
+        "Expected a float in [0, 1). Received: --validation-split=1.5")
+    # Old Python names map to the new flags; names with no flag stay as they are.
+    assert user_message(ValueError("bad `root` and `vocab_size`; export_root=1"), flags) == (
+        "bad `--export-root` and `vocab_size`; --export-root=1")
+
+
+def test_a_factory_error_reaches_the_user_as_its_flag(tmp_path, capsys):
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\n" + "good,pos\nbad,neg\n" * 6, encoding="utf-8")
+    assert cli.main(["train", str(data), "-o", str(tmp_path / "out"), "--units", "0"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert "argument `--units`" in error and "Received: --units=0" in error
 
 
 def test_demo_tells_the_negation_story(tmp_path, capsys):
@@ -63,4 +174,7 @@ def test_demo_tells_the_negation_story(tmp_path, capsys):
     assert "bag of embeddings" in out and "LSTM" in out
     assert "forget gate near 0 or 1" in out
     assert (tmp_path / "lstm_gates.png").stat().st_size > 10_000
-    assert (tmp_path / "negation_lstm" / "model.keras").exists()
+    bundle = tmp_path / "negation_lstm"
+    for name in ("model.keras", "vocab.txt", "text_vectorizer.json", "labels.txt",
+                 "metadata.json"):
+        assert (bundle / name).exists(), name

@@ -1,7 +1,7 @@
 """`rnn-zoo train` and `rnn-zoo inspect` end to end on tiny files.
 
 TF only: the command-line plumbing is backend-independent; training and gate
-recomputation are tested on every backend in test_train and test_inspect.
+recomputation are tested on every backend in test_train and test_gates.
 """
 
 import json
@@ -29,18 +29,28 @@ def test_train_then_inspect_a_text_model(tmp_path, capsys):
                    "--epochs", "2", "--batch-size", "8", "--no-tensorboard"])
     assert status == 0
     for name in ("model.keras", "vocab.txt", "text_vectorizer.json", "labels.txt",
-                 "metrics.json", "run/checkpoints/best.keras"):
+                 "metrics.json", "metadata.json", "run/checkpoints/best.keras"):
         assert (out / name).exists(), name
     assert (out / "labels.txt").read_text().split() == ["neg", "pos"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs_completed"] == 2 and len(metrics["history"]["loss"]) == 2
+    capsys.readouterr()
 
+    # The bundle folder brings its vocabulary: no --vocab needed.
     png = tmp_path / "gates.png"
-    status = main(["inspect", str(out / "model.keras"), "--text", "The food wasn't great",
-                   "--vocab", str(out / "vocab.txt"), "--out", str(png)])
+    status = main(["inspect", str(out), "--text", "The food wasn't great", "--output", str(png)])
     printed = capsys.readouterr().out
     assert status == 0 and png.read_bytes()[:4] == b"\x89PNG"
     assert "forget" in printed and "5 steps" in printed  # the wasn't -> was n't split
+
+    # The old way (a .keras file, --vocab, and --out) still works, with a warning.
+    old_png = tmp_path / "old.png"
+    status = main(["inspect", str(out / "model.keras"), "--text", "The food wasn't great",
+                   "--vocab", str(out / "vocab.txt"), "--out", str(old_png)])
+    captured = capsys.readouterr()
+    assert status == 0 and old_png.read_bytes()[:4] == b"\x89PNG"
+    assert "5 steps" in captured.out
+    assert "--out is deprecated; use --output" in captured.err
 
 
 def test_train_then_inspect_a_numeric_model(tmp_path, capsys):
@@ -54,9 +64,10 @@ def test_train_then_inspect_a_numeric_model(tmp_path, capsys):
     assert main(["train", str(data), "-o", str(out), "--cell", "gru", "--units", "4",
                  "--epochs", "1", "--no-tensorboard", "--weight-noise", "0.05"]) == 0
     assert (out / "model.keras").exists() and not (out / "vocab.txt").exists()
+    assert (out / "scaler.json").exists()
     png = tmp_path / "numeric.png"
-    assert main(["inspect", str(out / "model.keras"), "--npz", str(data), "--index", "2",
-                 "--out", str(png)]) == 0
+    assert main(["inspect", str(out), "--npz", str(data), "--index", "2",
+                 "--output", str(png)]) == 0
     assert "update" in capsys.readouterr().out and png.exists()
 
 
@@ -65,9 +76,12 @@ def test_train_then_inspect_a_numeric_model(tmp_path, capsys):
     (["train", "missing.csv", "-o", "out"], "no such file"),
     (["train", "data.csv", "-o", "out", "--weight-noise", "0"], "--weight-noise must be > 0"),
     (["inspect", "missing.keras", "--text", "hi", "--vocab", "v.txt"], "no such file"),
+    (["inspect", "missing_folder", "--text", "hi"], "no such file"),
+    (["train", "data.csv", "-o", "out", "--validation-split", "1"], "--validation-split"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
+    _write_csv(tmp_path / "data.csv")
     assert main(argv) == 2
     error = capsys.readouterr().err.strip()
     assert message in error and len(error.splitlines()) == 1

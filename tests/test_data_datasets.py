@@ -4,11 +4,9 @@ import numpy as np
 import pytest
 
 from rnn_zoo.data import datasets
-from rnn_zoo.data.datasets import (
-    load_bach_chorales,
-    load_basic_motions,
-    load_japanese_vowels,
-)
+from rnn_zoo.data.datasets import load_bach_chorales
+from rnn_zoo.data.datasets import load_basic_motions
+from rnn_zoo.data.datasets import load_japanese_vowels
 
 
 def test_japanese_vowels_is_time_major_right_padded_and_labelled():
@@ -103,3 +101,23 @@ def test_cache_dir_defaults_to_env_variable(tmp_path, monkeypatch):
     assert datasets.default_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("RNN_ZOO_CACHE")
     assert datasets.default_cache_dir().parts[-2:] == (".cache", "rnn_zoo")
+
+
+def test_chorale_cache_write_goes_through_atomic_and_a_failed_write_loses_nothing(
+    tmp_path, monkeypatch, caplog
+):
+    from rnn_zoo import atomic
+
+    def fail(source, destination):
+        raise OSError(28, "No space left on device (injected)")
+
+    monkeypatch.setattr(atomic, "_replace", fail)
+    with caplog.at_level("WARNING", logger="rnn_zoo.data.datasets"):
+        first = load_bach_chorales(split="train", max_chorales=3, cache_dir=tmp_path)
+    # The parsed data is returned; no cache and no temporary file are left visible.
+    assert len(first) and "No space left" in caplog.text
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    second = load_bach_chorales(split="train", max_chorales=3, cache_dir=tmp_path)
+    np.testing.assert_array_equal(second.x, first.x)
+    assert [p.suffix for p in tmp_path.iterdir()] == [".npz"]

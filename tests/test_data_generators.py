@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 
 from rnn_zoo.data import generators
-from rnn_zoo.data.generators import (
-    adding_problem,
-    contrast_sentiment,
-    future_context_tagging,
-    negation_sentiment,
-)
+from rnn_zoo.data import limits
+from rnn_zoo.data.generators import adding_problem
+from rnn_zoo.data.generators import contrast_sentiment
+from rnn_zoo.data.generators import future_context_tagging
+from rnn_zoo.data.generators import negation_sentiment
 
 POSITIVE, NEGATIVE = set(generators._POSITIVE), set(generators._NEGATIVE)
 
@@ -80,15 +79,29 @@ def test_negated_fraction_controls_the_subset():
     np.testing.assert_array_equal(everything.negated, everything.order_dependent)
 
 
-def test_invalid_arguments_name_the_argument():
-    with pytest.raises(ValueError, match="num_samples"):
-        negation_sentiment(0)
-    with pytest.raises(ValueError, match="negated_fraction"):
-        negation_sentiment(10, negated_fraction=1.5)
-    with pytest.raises(ValueError, match="length"):
-        adding_problem(10, length=1)
-    with pytest.raises(ValueError, match="max_nouns"):
-        future_context_tagging(10, max_nouns=0)
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: negation_sentiment(0), "num_samples"),
+        (lambda: negation_sentiment(True), "num_samples"),
+        (lambda: negation_sentiment(2.5), "num_samples"),
+        (lambda: negation_sentiment(10**12), "num_samples"),
+        (lambda: contrast_sentiment(limits.MAX_ROWS + 1), "num_samples"),
+        (lambda: negation_sentiment(10, negated_fraction=1.5), "negated_fraction"),
+        (lambda: negation_sentiment(10, negated_fraction=float("nan")), "negated_fraction"),
+        (lambda: negation_sentiment(10, negated_fraction="half"), "negated_fraction"),
+        (lambda: contrast_sentiment(10, contrast_fraction=-0.1), "contrast_fraction"),
+        (lambda: adding_problem(10, length=1), "length"),
+        (lambda: adding_problem(10, length=2.5), "length"),
+        (lambda: adding_problem(10, length=10**9), "length"),
+        (lambda: adding_problem(10**6, length=10**6), "num_samples"),
+        (lambda: future_context_tagging(10, max_nouns=0), "max_nouns"),
+    ],
+)
+def test_invalid_arguments_name_the_argument_and_fail_before_allocating(call, argument):
+    # The sizes past a limit would need terabytes; the check must come first.
+    with pytest.raises(ValueError, match=f"argument `{argument}`"):
+        call()
 
 
 def test_negated_sentence_has_one_positive_one_negative_word_and_one_negator():

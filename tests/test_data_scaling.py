@@ -1,11 +1,16 @@
-"""SequenceScaler: statistics from real steps only, padding kept at 0.0, clear errors.
+"""SequenceScaler: statistics from real steps only, padding kept at 0.0, clear errors,
+raw arrays, and `scaler.json`.
 
 numpy only, so these run once (on the TensorFlow leg), like the other data tests.
 """
 
+import json
+import os
+
 import numpy as np
 import pytest
 
+from rnn_zoo.data import DataError
 from rnn_zoo.data import SequenceData
 from rnn_zoo.data import SequenceScaler
 from rnn_zoo.data import load_japanese_vowels
@@ -57,10 +62,18 @@ def test_bad_input_is_refused_with_the_reason():
     scaler = SequenceScaler.fit(_padded([[[1.0, 2.0], [3.0, 5.0]]]))
     with pytest.raises(ValueError, match="3 features; the scaler was fitted on 2"):
         scaler.transform(_padded([[[1.0, 2.0, 3.0]]]))
-    with pytest.raises(TypeError, match="SequenceData"):
-        scaler.transform(np.zeros((1, 2, 2)))
-    with pytest.raises(TypeError, match="SequenceData"):
-        SequenceScaler.fit(np.zeros((1, 2, 2)))
+    with pytest.raises(TypeError, match="SequenceData or a numeric array"):
+        scaler.transform(np.zeros(2))
+    with pytest.raises(TypeError, match="SequenceData or a numeric array"):
+        SequenceScaler.fit("x")
+    with pytest.raises(ValueError, match="no real step"):
+        SequenceScaler.fit(np.zeros((1, 2, 2)))  # every step is padding
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        scaler.transform(np.full((1, 2, 2), np.nan))
+    with pytest.raises(ValueError, match="`mean` and `std`"):
+        SequenceScaler(mean=[0.0, 1.0], std=[1.0])
+    with pytest.raises(ValueError, match="`mask_value`"):
+        SequenceScaler(mean=[0.0], std=[1.0], mask_value=float("nan"))
 
 
 def test_japanese_vowels_training_split_is_standardised():
@@ -70,3 +83,70 @@ def test_japanese_vowels_training_split_is_standardised():
     np.testing.assert_allclose(real.mean(axis=0), 0.0, atol=1e-4)
     np.testing.assert_allclose(real.std(axis=0), 1.0, atol=1e-4)
     assert not x[~train.mask].any()
+
+
+def test_a_raw_padded_array_scales_like_its_sequence_data():
+    data = _padded([[[1.0, 10.0], [3.0, 30.0], [2.0, 5.0]], [[5.0, 20.0]]])
+    scaler = SequenceScaler.fit(data)
+    np.testing.assert_array_equal(scaler.transform(data.x), scaler.transform(data))
+    fitted_raw = SequenceScaler.fit(data.x)  # padding found by value
+    np.testing.assert_allclose(fitted_raw.mean, scaler.mean)
+    np.testing.assert_allclose(fitted_raw.std, scaler.std)
+    single = scaler.transform(data.x[0])  # one sequence [time, features]
+    np.testing.assert_array_equal(single, scaler.transform(data)[0])
+
+
+def test_a_custom_mask_value_marks_and_keeps_padding():
+    x = np.array([[[2.0], [4.0], [-1.0]]], dtype=np.float32)  # -1.0 is padding
+    scaler = SequenceScaler.fit(x, mask_value=-1.0)
+    np.testing.assert_allclose(scaler.mean, [3.0])
+    # The first real step lands on the mask value after scaling: reported, not hidden.
+    with pytest.warns(UserWarning, match="1 real step.*mask value -1.0"):
+        np.testing.assert_allclose(scaler.transform(x)[0, :, 0], [-1.0, 1.0, -1.0])
+    assert scaler.get_config() == {"mean": [3.0], "std": [1.0], "mask_value": -1.0}
+    assert SequenceScaler.from_config(scaler.get_config()).get_config() == scaler.get_config()
+
+
+def test_save_load_round_trip_writes_plain_json(tmp_path):
+    scaler = SequenceScaler.fit(load_japanese_vowels(split="train"))
+    path = scaler.save(tmp_path)
+    assert os.path.basename(path) == "scaler.json" and os.listdir(tmp_path) == ["scaler.json"]
+    saved = json.loads((tmp_path / "scaler.json").read_text())
+    assert saved["class"] == "SequenceScaler" and len(saved["config"]["mean"]) == 12
+    loaded = SequenceScaler.load(tmp_path)
+    np.testing.assert_array_equal(loaded.mean, scaler.mean)
+    np.testing.assert_array_equal(loaded.std, scaler.std)
+    assert loaded.mask_value == 0.0
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    ("{", "not valid JSON"),
+    ('{"format_version": 1, "class": "SequenceScaler", "config": {"mean": [Infinity], '
+     '"std": [1]}}', "not valid JSON"),
+    ('{"format_version": 2, "class": "SequenceScaler", "config": {}}', "format_version=1"),
+    ('{"format_version": 1, "class": "SequenceScaler", "config": {"mean": [1], "std": [1], '
+     '"shift": 2}}', "config keys"),
+    ('{"format_version": 1, "class": "SequenceScaler", "config": {"mean": [], "std": []}}',
+     "`mean` must be a non-empty list"),
+    ('{"format_version": 1, "class": "SequenceScaler", "config": {"mean": [true], '
+     '"std": [1]}}', "`mean` must be a non-empty list of finite numbers"),
+    ('{"format_version": 1, "class": "SequenceScaler", "config": {"mean": [1], "std": [-1]}}',
+     "`std` must hold numbers > 0"),
+    ('{"format_version": 1, "class": "SequenceScaler", "config": {"mean": [1], "std": [1], '
+     '"mask_value": "0"}}', "`mask_value` must be a finite number"),
+])
+def test_load_refuses_a_damaged_file_naming_it(tmp_path, content, message):
+    if content is not None:
+        (tmp_path / "scaler.json").write_text(content)
+    with pytest.raises(DataError, match=r"scaler\.json: .*" + message.replace("(", r"\(")):
+        SequenceScaler.load(tmp_path)
+
+
+def test_load_refuses_an_oversized_file_before_reading_it(tmp_path, monkeypatch):
+    from rnn_zoo.data import scaling
+
+    SequenceScaler(mean=[0.0] * 20, std=[1.0] * 20).save(tmp_path)
+    monkeypatch.setattr(scaling, "MAX_SCALER_BYTES", 64)
+    with pytest.raises(DataError, match=r"scaler\.json: \d+ bytes; expected at most 64"):
+        SequenceScaler.load(tmp_path)

@@ -32,13 +32,16 @@ text_dir, features_dir, out = sys.argv[1:4]
 arrays = np.load(out + ".in.npz")
 text_model = tf.saved_model.load(text_dir)
 features_model = tf.saved_model.load(features_dir)
-result = {
-    "signatures": sorted(text_model.signatures),
-    "ids": text_model.signatures["serving_default"](token_ids=tf.constant(arrays["ids"]))["probabilities"].numpy(),
-    "ids_named": text_model.signatures["ids"](token_ids=tf.constant(arrays["ids"]))["probabilities"].numpy(),
-    "features": features_model.signatures["serving_default"](features=tf.constant(arrays["features"]))["probabilities"].numpy(),
-}
-text = text_model.signatures["text"](text=tf.constant([str(t) for t in arrays["texts"]]))
+ids = tf.constant(arrays["ids"])
+features = tf.constant(arrays["features"])
+result = {"signatures": sorted(text_model.signatures)}
+for name in ("serving_default", "token_ids", "ids"):
+    result[name] = text_model.signatures[name](token_ids=ids)["probabilities"].numpy()
+for name in ("serving_default", "features"):
+    outputs = features_model.signatures[name](features=features)
+    result["features_" + name] = outputs["probabilities"].numpy()
+texts = tf.constant([str(t) for t in arrays["texts"]])
+text = text_model.signatures["text"](text=texts)
 result["text"] = text["probabilities"].numpy()
 result["text_ids"] = text["token_ids"].numpy()
 signatures = result.pop("signatures")
@@ -61,7 +64,14 @@ def test_saved_model_reloaded_in_fresh_process_matches_keras(tmp_path):
     assert manifest["serving"]["requires_imports"] == ["tensorflow_text"]
     assert "import tensorflow_text" in manifest["serving"]["load_note"]
     assert features_export.serving["requires_imports"] == []
-    assert text_export.signatures == ["serving_default", "ids", "text"]
+    assert text_export.signatures == ["serving_default", "token_ids", "ids", "text"]
+    assert features_export.signatures == ["serving_default", "features"]
+    # `ids` is the deprecated alias of `token_ids`, and the manifest says so.
+    assert "deprecated" in manifest["serving"]["signatures"]["ids"]
+    assert "deprecated" not in manifest["serving"]["signatures"]["token_ids"]
+    # One name for the vocabulary size, also in the text part of the manifest.
+    assert manifest["serving"]["text"]["vocab_size"] == 50
+    assert "vocabulary_size" not in manifest["serving"]["text"]
     assert (tmp_path / "text" / "vocab.txt").read_text().split() == VOCABULARY
     assert (tmp_path / "text" / "labels.txt").read_text().split() == ["negative", "positive"]
 
@@ -80,14 +90,17 @@ def test_saved_model_reloaded_in_fresh_process_matches_keras(tmp_path):
         capture_output=True, text=True, timeout=300,
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert completed.returncode == 0, completed.stderr[-2000:]
-    assert json.loads(completed.stdout.strip().splitlines()[-1]) == ["ids", "serving_default", "text"]
+    signatures = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert signatures == ["ids", "serving_default", "text", "token_ids"]
     fresh = np.load(out + ".npz")
 
     expected_ids = text_model.predict(ids, verbose=0)
-    np.testing.assert_allclose(fresh["ids"], expected_ids, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(fresh["ids_named"], expected_ids, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(fresh["features"], features_model.predict(features, verbose=0),
-                               atol=1e-5, rtol=0)
+    for name in ("serving_default", "token_ids", "ids"):
+        np.testing.assert_allclose(fresh[name], expected_ids, atol=1e-5, rtol=0)
+    expected_features = features_model.predict(features, verbose=0)
+    for name in ("serving_default", "features"):
+        np.testing.assert_allclose(fresh["features_" + name], expected_features,
+                                   atol=1e-5, rtol=0)
     # Tokenisation inside the graph gives the training ids (OOV -> 1, punctuation split).
     training_ids = vectorizer(texts)
     np.testing.assert_array_equal(fresh["text_ids"], training_ids)
@@ -103,7 +116,7 @@ def test_export_from_any_backend_matches_the_trained_backend(tmp_path, backend):
     vectorizer = TextVectorizer(vocabulary=VOCABULARY)
     model = rnn_zoo.build_text_classifier(vocab_size=50, units=4, embedding_dim=4,
                                           compile_model=False)
-    result = export_model(model, name="clf", root=tmp_path, vectorizer=vectorizer,
+    result = export_model(model, name="clf", export_root=tmp_path, vectorizer=vectorizer,
                           labels=["negative", "positive"])
 
     assert result.version == 1
@@ -122,6 +135,10 @@ def test_export_from_any_backend_matches_the_trained_backend(tmp_path, backend):
                 "tflite_max_abs_diff", "tflite_text_max_abs_diff"):
         assert manifest["parity"][key] <= 1e-5, (key, manifest["parity"][key])
     assert manifest["parity"]["text_ids_match"] is True
+
+    # A refusal in the TensorFlow child comes back as the same ValueError.
+    with pytest.raises(ValueError, match="Expected 2 labels"):
+        export_saved_model(model, tmp_path / "refused", vectorizer=vectorizer, labels=["one"])
 
     texts = ["w3 w4 w5 w6", "w10 unknown"]
     expected = model.predict(vectorizer(texts), verbose=0)

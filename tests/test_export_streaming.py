@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import rnn_zoo
+from rnn_zoo.export import parity
 from rnn_zoo.export import verify
 from rnn_zoo.export.streaming import export_streaming_tflite
 from rnn_zoo.export.streaming import run_stream
@@ -47,6 +48,24 @@ def test_tagger_streams_every_step(cell, tmp_path, rng):
     streamed = run_stream(verify.load_interpreter(path), report, data[0])
     expected = np.asarray(model(data[:1], training=False))[0]
     np.testing.assert_allclose(streamed["restore_order"], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("factory", ["build_text_classifier", "build_language_model"])
+def test_default_verification_rows_pad_both_ends(factory, tmp_path):
+    # The shared verification rows (rnn_zoo.export.parity) hold left-padded
+    # rows too: leading padding steps must leave the zero states alone.
+    model = getattr(rnn_zoo, factory)(vocab_size=30, embedding_dim=4, **TINY)
+    rows = parity.verification_inputs(model)
+    assert (rows[1, 0] == 0) and (rows[1, -1] != 0) and (rows[2, -1] == 0)
+    report = export_streaming_tflite(model, tmp_path / "step.tflite")
+    assert report.max_abs_diff <= 1e-5, report
+
+
+def test_int8_is_refused_for_streaming(tmp_path):
+    model = rnn_zoo.build_sequence_classifier(num_features=3, num_classes=2, **TINY)
+    with pytest.raises(ValueError, match="quantization"):
+        export_streaming_tflite(model, tmp_path / "step.tflite", quantization="int8")
+    assert not (tmp_path / "step.tflite").exists()
 
 
 def test_bidirectional_model_refuses_to_stream(tmp_path):

@@ -26,21 +26,41 @@ def _tiny_model():
 
 def test_versions_are_sequential_and_an_existing_one_is_refused(tmp_path):
     model = _tiny_model()
-    first = export_model(model, root=tmp_path, tflite=False)
-    second = export_model(model, root=tmp_path, tflite=False)
+    first = export_model(model, export_root=tmp_path, tflite=False)
+    second = export_model(model, export_root=tmp_path, tflite=False)
     assert (first.version, second.version) == (1, 2)
     assert list_versions(tmp_path / "tiny") == [1, 2]
     assert sorted(os.listdir(tmp_path / "tiny")) == ["1", "2"]  # no partial folder left
     before = (tmp_path / "tiny" / "1" / "manifest.json").read_bytes()
 
     with pytest.raises(VersionExistsError, match=r"immutable.*next free version \(3\)"):
-        export_model(model, root=tmp_path, version=1, tflite=False)
+        export_model(model, export_root=tmp_path, version=1, tflite=False)
     with pytest.raises(ValueError, match="version"):
-        export_model(model, root=tmp_path, version=-1, tflite=False)
+        export_model(model, export_root=tmp_path, version=-1, tflite=False)
     with pytest.raises(ValueError, match="name"):
-        export_model(model, root=tmp_path, name="../escape", tflite=False)
+        export_model(model, export_root=tmp_path, name="../escape", tflite=False)
     assert (tmp_path / "tiny" / "1" / "manifest.json").read_bytes() == before
     assert list_versions(tmp_path / "tiny") == [1, 2]
+
+
+def test_root_is_a_deprecated_alias_of_export_root(tmp_path):
+    model = _tiny_model()
+    with pytest.warns(DeprecationWarning, match=r"root=\.\.\.\) is deprecated; use export_root"):
+        result = export_model(model, root=tmp_path, tflite=False)
+    assert result.path == os.path.join(str(tmp_path), "tiny", "1")
+    assert list_versions(tmp_path / "tiny") == [1]
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="pass only one"):
+        export_model(model, root=tmp_path, export_root=tmp_path, tflite=False)
+    assert list_versions(tmp_path / "tiny") == [1]
+
+
+def test_version_exists_error_keeps_its_old_import_path():
+    # The old import path of the error keeps working and names the same class.
+    from rnn_zoo.export import results
+    from rnn_zoo.export import versions
+
+    assert versions.VersionExistsError is results.VersionExistsError is VersionExistsError
+    assert issubclass(VersionExistsError, ValueError)
 
 
 def test_failed_write_leaves_no_version_and_no_partial_folder(tmp_path):
@@ -61,7 +81,7 @@ from rnn_zoo.export import export_model
 model = rnn_zoo.build_sequence_classifier(num_features=2, num_classes=2, units=4,
                                           compile_model=False, name="tiny")
 print("exporting", flush=True)
-export_model(model, root=sys.argv[1], tflite=True)
+export_model(model, export_root=sys.argv[1], tflite=True)
 """
 
 
@@ -89,6 +109,6 @@ def test_sigkill_mid_export_leaves_no_partial_version(tmp_path):
     assert list_versions(model_dir) == []
     assert [e for e in os.listdir(model_dir) if e.startswith(".partial-")] == partial
 
-    result = export_model(_tiny_model(), root=tmp_path, tflite=False)
+    result = export_model(_tiny_model(), export_root=tmp_path, tflite=False)
     assert result.version == 1
     assert os.listdir(model_dir) == ["1"]  # the dead writer's folder was cleaned

@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 
 import rnn_zoo
+from rnn_zoo import tasks
 from rnn_zoo.factories import FACTORIES
 from tests.harness import run_model_test
 from tests.model_inputs import task_data
 
-RECURRENT_TASKS = ("text_classifier", "sequence_classifier", "sequence_regressor",
-                   "sequence_tagger")
+# Every recurrent task of the registry, each cell, each direction it allows.
 CASES = [
     (task, cell, bidirectional)
     for task, cell, bidirectional in itertools.product(
-        RECURRENT_TASKS, ("lstm", "gru", "simple_rnn"), (False, True))
-] + [("language_model", cell, False) for cell in ("lstm", "gru", "simple_rnn")]
+        tasks.RECURRENT_TASKS, tasks.CELLS, (False, True))
+    if tasks.TASKS[task].bidirectional or not bidirectional
+]
 
 SMALL = {"units": 4, "learning_rate": 0.05}
 
@@ -27,7 +28,7 @@ SMALL = {"units": 4, "learning_rate": 0.05}
 def test_factory_builds_trains_predicts_and_round_trips(task, cell, bidirectional, rng,
                                                         tmp_path):
     x, y, kwargs, expected_shape = task_data(task, rng)
-    if task in ("text_classifier", "sequence_tagger", "language_model"):
+    if tasks.TASKS[task].tokens:
         kwargs["embedding_dim"] = 4
     model = FACTORIES[task](cell=cell, bidirectional=bidirectional, **kwargs, **SMALL)
     run_model_test(model, x, y, expected_shape, tmp_path)
@@ -53,7 +54,7 @@ def test_poolings_train_and_round_trip_with_stacked_per_layer_units(pooling, rng
 @pytest.mark.multi_backend
 def test_pooling_ignores_padding_steps(rng):
     x, _, kwargs, _ = task_data("text_classifier", rng)
-    for pooling in ("last", "mean", "max", "attention"):
+    for pooling in tasks.POOLINGS:
         model = rnn_zoo.build_text_classifier(units=4, embedding_dim=4, pooling=pooling,
                                               compile_model=False, **kwargs)
         short = np.array([[5, 6, 7]], dtype="int32")
@@ -68,3 +69,18 @@ def test_factories_compile_by_default_and_can_skip_it():
     raw = rnn_zoo.build_text_classifier(vocab_size=20, units=4, embedding_dim=4,
                                         compile_model=False)
     assert not raw.compiled
+
+
+@pytest.mark.parametrize("task", list(tasks.TASKS))
+def test_factories_compile_with_the_registry_loss_metrics_and_input(task, rng):
+    _, _, kwargs, _ = task_data(task, rng)
+    if tasks.TASKS[task].tokens:
+        kwargs["embedding_dim"] = 4
+    if tasks.TASKS[task].recurrent:
+        kwargs["units"] = 4
+    model = tasks.TASKS[task].build(**kwargs)
+    config = model.get_compile_config()
+    assert config["loss"] == tasks.TASKS[task].loss
+    assert config["metrics"] == list(tasks.TASKS[task].metrics)
+    assert model.inputs[0].name == tasks.TASKS[task].input_kind
+    assert FACTORIES[task] is tasks.TASKS[task].factory_function()

@@ -114,8 +114,9 @@ def _expected_way(cell, masking, kwargs):
 
 def _way_chosen(cell, masking, layer):
     """How `kernels_torch` runs this batch: its own rule, which `_run` calls."""
-    from rnn_zoo import kernels_torch
     import torch
+
+    from rnn_zoo import kernels_torch
 
     if masking == "unmasked":
         return "unpacked"

@@ -72,7 +72,8 @@ def test_dropout_outside_unit_interval_raises(argument, value):
 def test_bad_merge_mode_and_unknown_cell_raise():
     with pytest.raises(ValueError, match="merge_mode.*concat"):
         layers.Bidirectional(layers.LSTM(4), merge_mode="avg")
-    with pytest.raises(ValueError, match=r"`cell`.*'lstm', 'gru', 'simple_rnn'.*Received: cell='rnn'"):
+    expected = r"`cell`.*'lstm', 'gru', 'simple_rnn'.*Received: cell='rnn'"
+    with pytest.raises(ValueError, match=expected):
         layers.recurrent_layer("rnn", 4)
 
 

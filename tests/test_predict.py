@@ -16,6 +16,7 @@ import rnn_zoo
 from rnn_zoo.cli import main
 from rnn_zoo.export import export_model
 from rnn_zoo.export import load_exported
+from rnn_zoo.export import read_manifest
 from rnn_zoo.text import TextVectorizer
 
 VOCABULARY = [f"w{index}" for index in range(48)]  # vocab_size 50
@@ -27,9 +28,9 @@ def text_export(tmp_path_factory):
     model = rnn_zoo.build_text_classifier(vocab_size=50, units=4, embedding_dim=4,
                                           compile_model=False)
     vectorizer = TextVectorizer(vocabulary=VOCABULARY)
-    result = export_model(model, name="clf", root=root, vectorizer=vectorizer,
+    result = export_model(model, name="clf", export_root=root, vectorizer=vectorizer,
                           labels=["negative", "positive"], max_length=8)
-    return result.path
+    return result.path, model
 
 
 _BAD_TOKEN_INPUTS = [
@@ -53,7 +54,7 @@ _BAD_TOKEN_INPUTS = [
 
 @pytest.mark.parametrize("prefer", ["saved_model", "tflite"])
 def test_bad_input_gets_a_clear_value_error(text_export, prefer):
-    predictor = load_exported(text_export, prefer=prefer)
+    predictor = load_exported(text_export[0], prefer=prefer)
     assert predictor.kind == prefer
     for case, inputs, message in _BAD_TOKEN_INPUTS:
         with pytest.raises(ValueError, match=message):
@@ -66,19 +67,69 @@ def test_bad_input_gets_a_clear_value_error(text_export, prefer):
 
 
 def test_tflite_file_alone_uses_the_manifest_beside_it(text_export):
-    predictor = load_exported(os.path.join(text_export, "model.tflite"))
+    path, _ = text_export
+    predictor = load_exported(os.path.join(path, "model.tflite"))
     assert predictor.kind == "tflite"
     assert predictor.serving["vocab_size"] == 50
     with pytest.raises(ValueError, match="token id 50"):
         predictor.predict(np.array([[50]]))
     with pytest.raises(FileNotFoundError):
-        load_exported(os.path.join(text_export, "missing"))
+        load_exported(os.path.join(path, "missing"))
+
+
+@pytest.mark.parametrize("prefer", ["saved_model", "tflite"])
+def test_predict_batch_runs_a_validated_batch_like_predict(text_export, prefer):
+    path, model = text_export
+    predictor = load_exported(path, prefer=prefer)
+    ids = [[5, 9, 2, 0], [0, 0, 7, 8], [49, 1, 3, 4]]
+    batch = predictor.validate_array(ids)
+    assert batch.dtype == np.int32
+    outputs = predictor.predict_batch(batch)
+    assert outputs.dtype == np.float32 and outputs.shape == (3, 2)
+    np.testing.assert_allclose(outputs, predictor.predict(ids), atol=0, rtol=0)
+    np.testing.assert_allclose(outputs, model.predict(np.array(ids), verbose=0),
+                               atol=1e-5, rtol=0)
+    if prefer == "saved_model":
+        assert predictor.batch_signature == "token_ids"
+
+
+def test_version_exported_before_the_renames_still_loads(text_export, tmp_path):
+    # An export written before `ids` -> `token_ids` and `vocabulary_size` ->
+    # `vocab_size`: a SavedModel with only the `ids` signature, and the old
+    # manifest key. The predictor falls back to `ids`; the reader maps the key.
+    import keras
+    import tensorflow as tf
+
+    path, model = text_export
+    old = tmp_path / "old"
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "ids", lambda token_ids: {"probabilities": model(token_ids, training=False)},
+        input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
+    archive.write_out(str(old), verbose=False)
+    manifest = read_manifest(path)
+    serving = manifest["serving"]
+    serving["signatures"] = {name: serving["signatures"][name]
+                             for name in ("serving_default", "ids")}
+    serving["requires_imports"] = []
+    serving["text"]["vocabulary_size"] = serving["text"].pop("vocab_size")
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert sorted(tf.saved_model.load(str(old)).signatures) == ["ids", "serving_default"]
+
+    text = read_manifest(old)["serving"]["text"]
+    assert text["vocab_size"] == 50 and "vocabulary_size" not in text
+    predictor = load_exported(old)
+    assert predictor.batch_signature == "ids"
+    ids = np.array([[5, 9, 2, 0], [0, 0, 7, 8]], "int32")
+    np.testing.assert_allclose(predictor.predict(ids), model.predict(ids, verbose=0),
+                               atol=1e-5, rtol=0)
 
 
 def test_features_model_refuses_wrong_features(tmp_path):
     model = rnn_zoo.build_sequence_classifier(num_features=3, num_classes=2, units=4,
                                               compile_model=False)
-    path = export_model(model, root=tmp_path, tflite=False).path
+    path = export_model(model, export_root=tmp_path, tflite=False).path
     predictor = load_exported(path)
     good = np.zeros((1, 4, 3), "float32") + 0.5
     np.testing.assert_allclose(predictor.predict(good), model.predict(good, verbose=0),
@@ -103,9 +154,9 @@ def test_cli_export_then_predict(tmp_path, capsys):
     (tmp_path / "labels.txt").write_text("negative\npositive\n")
     root = tmp_path / "saved_models"
 
-    status = main(["export", str(tmp_path / "model.keras"), "--name", "clf", "--root", str(root),
-                   "--vocab", str(tmp_path / "text"), "--labels", str(tmp_path / "labels.txt"),
-                   "--no-tflite"])
+    export = ["export", str(tmp_path / "model.keras"), "--name", "clf", "--export-root", str(root)]
+    status = main(export + ["--vocab", str(tmp_path / "text"),
+                            "--labels", str(tmp_path / "labels.txt"), "--no-tflite"])
     printed = capsys.readouterr().out
     assert status == 0
     assert f"Exported clf version 1 to {root / 'clf' / '1'}" in printed
@@ -131,12 +182,10 @@ def test_cli_export_then_predict(tmp_path, capsys):
     np.savez(tmp_path / "bad.npz", token_ids=np.array([[2, 99]], "int32"))
     assert main(["predict", version, "--npz", str(tmp_path / "bad.npz")]) == 2
     assert "token id 99" in capsys.readouterr().err
-    assert main(["export", str(tmp_path / "model.keras"), "--name", "clf", "--root", str(root),
-                 "--version", "1", "--no-tflite"]) == 2
+    assert main(export + ["--version", "1", "--no-tflite"]) == 2
     assert "immutable" in capsys.readouterr().err
     # The TFLite file with the LSTM written as a builtin loop instead of the fused op.
-    assert main(["export", str(tmp_path / "model.keras"), "--name", "clf", "--root", str(root),
-                 "--version", "2", "--lstm-kernel", "loop"]) == 0
+    assert main(export + ["--version", "2", "--lstm-kernel", "loop"]) == 0
     capsys.readouterr()
     manifest = json.loads((root / "clf" / "2" / "manifest.json").read_text())
     assert manifest["tflite"]["lstm_kernel"] == "loop"

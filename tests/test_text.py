@@ -1,13 +1,21 @@
 """TextVectorizer: tokenisation, ids, numpy == tf.data == SavedModel, persistence."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_zoo.data import DataError, future_context_tagging, negation_sentiment
-from rnn_zoo.text import OOV_ID, PAD_ID, TextVectorizer, tokenize_tf, vectorize_tf
+from rnn_zoo import text
+from rnn_zoo.data import DataError
+from rnn_zoo.data import future_context_tagging
+from rnn_zoo.data import negation_sentiment
+from rnn_zoo.text import OOV_ID
+from rnn_zoo.text import PAD_ID
+from rnn_zoo.text import TextVectorizer
+from rnn_zoo.text import tokenize_tf
+from rnn_zoo.text import vectorize_tf
 
 TEXTS = [
     "The food was good.",
@@ -69,7 +77,7 @@ def test_vocabulary_orders_by_frequency_then_text_and_respects_limits():
     v.adapt(["b a c", "b a", "b"])
     assert v.vocabulary == ("", "[UNK]", "b", "a", "c")
     v.adapt(["b a c", "b a", "b"], max_tokens=4)
-    assert v.vocabulary == ("", "[UNK]", "b", "a") and v.vocabulary_size == 4
+    assert v.vocabulary == ("", "[UNK]", "b", "a") and v.vocab_size == 4
     v.adapt(["b a c", "b a", "b"], min_count=3)
     assert v.vocabulary == ("", "[UNK]", "b")
 
@@ -123,7 +131,8 @@ def test_save_load_round_trip_writes_vocab_txt_and_json(vectorizer, tmp_path):
     assert tuple(lines) == vectorizer.vocabulary[2:]
     config = json.loads((tmp_path / "text_vectorizer.json").read_text())
     assert config["config"] == {"max_length": 8, "lowercase": True}
-    assert config["first_token_id"] == 2 and config["vocabulary_size"] == vectorizer.vocabulary_size
+    assert config["first_token_id"] == 2 and config["vocab_size"] == vectorizer.vocab_size
+    assert "vocabulary_size" not in config
     loaded = TextVectorizer.load(tmp_path)
     texts = TEXTS + ["naïve 日本語 unseen"]
     np.testing.assert_array_equal(loaded(texts), vectorizer(texts))
@@ -173,3 +182,41 @@ def test_invalid_arguments_name_the_argument():
         TextVectorizer(vocabulary=["a", "a"])
     with pytest.raises(RuntimeError, match="adapt"):
         TextVectorizer()(["a"])
+
+
+def test_vocabulary_size_is_a_deprecated_alias_of_vocab_size(vectorizer):
+    with pytest.warns(DeprecationWarning, match="`TextVectorizer.vocabulary_size` is deprecated; "
+                      "use `vocab_size`"):
+        assert vectorizer.vocabulary_size == vectorizer.vocab_size == len(vectorizer.vocabulary)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert vectorizer.vocab_size == len(vectorizer.vocabulary)
+
+
+def test_a_file_saved_before_the_rename_still_loads(vectorizer, tmp_path):
+    vectorizer.save(tmp_path)
+    config = json.loads((tmp_path / "text_vectorizer.json").read_text())
+    config["vocabulary_size"] = config.pop("vocab_size")
+    (tmp_path / "text_vectorizer.json").write_text(json.dumps(config))
+    assert TextVectorizer.load(tmp_path).vocabulary == vectorizer.vocabulary
+    config["vocabulary_size"] += 1
+    (tmp_path / "text_vectorizer.json").write_text(json.dumps(config))
+    with pytest.raises(DataError, match=r"text_vectorizer\.json: vocab_size=\d+, but .*vocab\.txt"):
+        TextVectorizer.load(tmp_path)
+
+
+def test_load_refuses_oversized_or_malformed_files_naming_them(vectorizer, tmp_path,
+                                                              monkeypatch):
+    vectorizer.save(tmp_path)
+    monkeypatch.setattr(text, "MAX_VOCAB_BYTES", 8)
+    with pytest.raises(DataError, match=r"vocab\.txt: \d+ bytes; expected at most 8"):
+        TextVectorizer.load(tmp_path)
+    monkeypatch.undo()
+    config = json.loads((tmp_path / "text_vectorizer.json").read_text())
+    config["config"]["shout"] = True
+    (tmp_path / "text_vectorizer.json").write_text(json.dumps(config))
+    with pytest.raises(DataError, match=r"text_vectorizer\.json: config .* keys among"):
+        TextVectorizer.load(tmp_path)
+    (tmp_path / "text_vectorizer.json").write_text("[1]")
+    with pytest.raises(DataError, match=r"text_vectorizer\.json: expected a JSON object"):
+        TextVectorizer.load(tmp_path)

@@ -9,7 +9,6 @@ import textwrap
 import time
 import warnings
 
-import keras
 import numpy as np
 import pytest
 
@@ -61,7 +60,7 @@ def test_early_stopping_restores_best_weights(tmp_path):
     # validation loss grows as the model learns: epoch 1 is the best one.
     model = _toy_model()
     result = train_lib.train(model, (x, y), validation_data=(x, 1 - y), epochs=20,
-                             batch_size=16, early_stopping_patience=2, verbose=0,
+                             batch_size=16, patience=2, verbose=0,
                              output_dir=tmp_path)
     losses = result.history["val_loss"]
     best = int(np.argmin(losses))
@@ -75,7 +74,7 @@ def test_early_stopping_without_output_dir_keeps_best_weights_in_memory():
     x, y = _toy_data()
     model = _toy_model()
     result = train_lib.train(model, (x, y), validation_data=(x, 1 - y), epochs=20,
-                             batch_size=16, early_stopping_patience=2, verbose=0,
+                             batch_size=16, patience=2, verbose=0,
                              tensorboard=True)
     assert result.best_checkpoint is None and result.log_dir is None
     losses = result.history["val_loss"]
@@ -111,10 +110,39 @@ def test_restore_checkpoint_rejects_a_file_keras_cannot_read(tmp_path):
         np.testing.assert_array_equal(value, np.array(variable))
 
 
+def test_early_stopping_patience_still_works_with_a_deprecation_warning():
+    x, y = _toy_data()
+    with pytest.warns(DeprecationWarning, match="early_stopping_patience.*use `patience"):
+        result = train_lib.train(_toy_model(), (x, y), validation_data=(x, 1 - y),
+                                 epochs=20, batch_size=16, early_stopping_patience=1,
+                                 verbose=0)
+    # Patience 1: the run stops at the first epoch that does not improve.
+    assert result.stopped_early and result.epochs_completed == result.best_epoch + 1
+    with pytest.raises(TypeError, match="unexpected keyword argument 'patiance'"):
+        train_lib.train(_toy_model(), (x, y), epochs=1, patiance=2)
+
+
+def test_checkpoints_and_state_have_ordinary_file_permissions(tmp_path):
+    x, y = _toy_data()
+    old_mask = os.umask(0o022)
+    try:
+        train_lib.train(_toy_model(), (x, y), epochs=1, batch_size=16, output_dir=tmp_path,
+                        verbose=0, tensorboard=False)
+        path = tmp_path / "model.keras"
+        train_lib.save_checkpoint(_toy_model(), path)
+    finally:
+        os.umask(old_mask)
+    for written in (path, tmp_path / "checkpoints" / "last.keras",
+                    tmp_path / "checkpoints" / "best.keras", tmp_path / "training_state.json"):
+        assert written.stat().st_mode & 0o777 == 0o644, written
+
+
 def test_train_rejects_bad_arguments():
     x, y = _toy_data()
     with pytest.raises(ValueError, match="epochs"):
         train_lib.train(_toy_model(), (x, y), epochs=0)
+    with pytest.raises(ValueError, match=r"argument `patience`.*Received: patience=0"):
+        train_lib.train(_toy_model(), (x, y), epochs=1, patience=0)
     with pytest.raises(ValueError, match="not compiled"):
         uncompiled = rnn_zoo.build_text_classifier(vocab_size=12, units=4,
                                                    compile_model=False)

@@ -1,4 +1,4 @@
-"""Distributed search on loopback: a chief, 2 workers, one worker killed mid-trial; MirroredStrategy.
+"""Distributed search on loopback: a chief, 2 workers, one killed mid-trial; MirroredStrategy.
 
 TF backend only (unmarked): keras-tuner's gRPC oracle and `tf.distribute`
 strategies are TensorFlow machinery (`distribution_strategy` is a TF-backend
@@ -16,27 +16,6 @@ from tests.tuning_processes import ROOT
 from tests.tuning_processes import environment
 from tests.tuning_processes import run_log
 
-SPEC = """
-task = "sequence_regressor"
-tuner = "random"
-objective = "val_loss"
-seed = 7
-[dataset]
-name = "adding_problem"
-num_samples = 48
-length = 4
-[budget]
-max_trials = {max_trials}
-epochs = {epochs}
-[space.narrow]
-units = [4, 8]
-[space.fixed]
-depth = 1
-bidirectional = false
-pooling = "last"
-batch_size = 8
-"""
-
 
 def _alive(pid):
     try:
@@ -48,9 +27,9 @@ def _alive(pid):
         return file.read().split(")")[-1].split()[0] != "Z"
 
 
-def test_two_workers_run_every_trial_once_and_everyone_exits_even_after_a_worker_is_killed(tmp_path):
-    spec = tmp_path / "dist.toml"
-    spec.write_text(SPEC.format(max_trials=3, epochs=1))
+def test_two_workers_run_every_trial_once_and_everyone_exits_even_after_a_worker_is_killed(
+        tmp_path, write_spec):
+    spec = write_spec("dist.toml", seed=7, budget={"max_trials": 3, "epochs": 1})
     output = tmp_path / "out"
     chief = subprocess.Popen(
         [sys.executable, "-m", "rnn_zoo.commands.tune", str(spec), "--output-dir", str(output),
@@ -83,9 +62,8 @@ def test_two_workers_run_every_trial_once_and_everyone_exits_even_after_a_worker
     assert best["status"] == "COMPLETED"
 
 
-def test_each_trial_can_train_with_mirrored_strategy_over_two_logical_cpus(tmp_path):
-    spec = tmp_path / "mirrored.toml"
-    spec.write_text(SPEC.format(max_trials=1, epochs=1))
+def test_each_trial_can_train_with_mirrored_strategy_over_two_logical_cpus(tmp_path, write_spec):
+    spec = write_spec("mirrored.toml", seed=7, budget={"max_trials": 1, "epochs": 1})
     output = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, "-m", "rnn_zoo.commands.tune", str(spec), "--output-dir", str(output),

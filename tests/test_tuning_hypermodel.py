@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rnn_zoo import cudnn
+from rnn_zoo import tasks
 from rnn_zoo.tuning import RNNHyperModel
 
 
@@ -70,6 +71,21 @@ def test_language_model_space_is_never_bidirectional_and_has_no_pooling():
     assert "bidirectional" not in hypermodel.space and "pooling" not in hypermodel.space
     with pytest.raises(ValueError, match="unknown hyperparameter.*pooling"):
         RNNHyperModel("language_model", vocab_size=10, fixed={"pooling": "mean"})
+
+
+@pytest.mark.parametrize("task", list(tasks.RECURRENT_TASKS))
+def test_space_and_objectives_follow_the_task_registry(task):
+    entry = tasks.TASKS[task]
+    hypermodel = RNNHyperModel(task)
+    assert ("bidirectional" in hypermodel.space) == entry.bidirectional
+    assert ("pooling" in hypermodel.space) == entry.pooled
+    assert ("embedding_dim" in hypermodel.space) == entry.tokens
+    assert hypermodel.objectives(validation=False) == ("loss",) + tuple(entry.metrics)
+
+
+def test_task_without_recurrent_layers_is_refused_naming_the_argument():
+    with pytest.raises(ValueError, match="argument `task`.*Received: task='bag_of_embeddings'"):
+        RNNHyperModel("bag_of_embeddings", vocab_size=10)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -16,27 +16,6 @@ from tests.tuning_processes import ROOT
 from tests.tuning_processes import environment
 from tests.tuning_processes import run_log
 
-SPEC = """
-task = "sequence_regressor"
-tuner = "random"
-objective = "val_loss"
-seed = 5
-[dataset]
-name = "adding_problem"
-num_samples = 48
-length = 4
-[budget]
-max_trials = 2
-epochs = 3
-[space.narrow]
-units = [4, 8]
-[space.fixed]
-depth = 1
-bidirectional = false
-pooling = "last"
-batch_size = 8
-"""
-
 
 def tune_command(spec, output):
     return [sys.executable, "-m", "rnn_zoo.commands.tune", str(spec), "--output-dir", str(output)]
@@ -46,9 +25,9 @@ def events(records, event, trial_id):
     return sum(r["event"] == event and r["trial_id"] == trial_id for r in records)
 
 
-def test_sigkill_mid_trial_then_resume_keeps_completed_trials_and_reruns_the_killed_one(tmp_path):
-    spec = tmp_path / "resume.toml"
-    spec.write_text(SPEC)
+def test_sigkill_mid_trial_then_resume_keeps_completed_trials_and_reruns_the_killed_one(
+        tmp_path, write_spec):
+    spec = write_spec("resume.toml", seed=5, budget={"epochs": 3})
     output = tmp_path / "out"
     process = subprocess.Popen(tune_command(spec, output), cwd=ROOT, env=environment(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,7 +8,7 @@ three searches.
 
 import csv
 import json
-import os
+import logging
 
 import keras_tuner
 from keras_tuner.src.engine import trial as trial_module
@@ -17,19 +17,14 @@ from rnn_zoo.tuning import parse_spec
 from rnn_zoo.tuning import run_search
 from rnn_zoo.tuning.runner import RandomSearchOracle
 
-SPEC = {
-    "task": "sequence_regressor", "tuner": "random", "objective": "val_loss", "seed": 3,
-    "dataset": {"name": "adding_problem", "num_samples": 48, "length": 4},
-    "budget": {"max_trials": 2, "epochs": 1},
-    "space": {"narrow": {"units": [4, 8]},
-              "fixed": {"depth": 1, "bidirectional": False, "pooling": "last",
-                        "batch_size": 64}},
-}
+
+def _spec(spec_dict, **overrides):
+    return parse_spec(spec_dict(seed=3, space={"fixed": {"batch_size": 64}}, **overrides))
 
 
-def test_search_writes_table_plot_and_a_consistent_best(tmp_path):
+def test_search_writes_table_plot_and_a_consistent_best(tmp_path, spec_dict):
     lines = []
-    result = run_search(parse_spec(SPEC), str(tmp_path), progress=lines.append)
+    result = run_search(_spec(spec_dict), str(tmp_path), progress=lines.append)
     assert [row["status"] for row in result.rows] == ["COMPLETED", "COMPLETED"]
     assert [row["runs"] for row in result.rows] == [1, 1]
     with open(tmp_path / "results.csv") as file:
@@ -86,10 +81,17 @@ def test_reload_does_not_rerun_a_trial_that_completed_before_the_kill(tmp_path):
     assert resumed.get_best_trials(1)[0].score == 0.5
 
 
-def test_hyperband_and_bayesian_specs_search_and_report(tmp_path):
+def test_search_without_progress_logs_instead_of_printing(tmp_path, spec_dict, caplog, capsys):
+    with caplog.at_level(logging.INFO, logger="rnn_zoo.tuning"):
+        run_search(_spec(spec_dict, budget={"max_trials": 1}), str(tmp_path))
+    assert any(r.getMessage().startswith("best: trial") for r in caplog.records)
+    assert "best: trial" not in capsys.readouterr().out
+
+
+def test_hyperband_and_bayesian_specs_search_and_report(tmp_path, spec_dict):
     for tuner in ("hyperband", "bayesian"):
-        spec = dict(SPEC, tuner=tuner, budget={"max_trials": 2, "epochs": 2})
-        result = run_search(parse_spec(spec), str(tmp_path / tuner))
+        spec = _spec(spec_dict, tuner=tuner, budget={"max_trials": 2, "epochs": 2})
+        result = run_search(spec, str(tmp_path / tuner))
         completed = [row for row in result.rows if row["status"] == "COMPLETED"]
         assert completed, f"{tuner}: no completed trial"
         best = json.loads((tmp_path / tuner / "best.json").read_text())["best"]

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rnn_zoo.errors import UsageError
+
 SCRIPTS = {"train": "train_speed.py", "inference": "inference_latency.py"}
 
 
@@ -46,8 +48,6 @@ def benchmarks_folder():
 
 
 def run(args):
-    from rnn_zoo.cli import UsageError
-
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}")
     folder = benchmarks_folder()

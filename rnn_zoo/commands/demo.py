@@ -7,8 +7,9 @@
 3. Print their accuracy overall and on the negated sentences.
 4. Measure how saturated the LSTM's forget gate is, and save a heatmap of
    its gates over a negated test sentence.
-5. Save the LSTM (`.keras`, vocabulary, labels) and, when the export
-   package is available, export it (SavedModel + TFLite) and list the files.
+5. Save the LSTM as a bundle folder (`rnn_zoo.Bundle`: model, vocabulary,
+   labels, metrics) and, when the export package is available, export it
+   (SavedModel + TFLite) and list the files.
 """
 
 import os
@@ -49,10 +50,11 @@ def run(args):
     import tensorflow as tf
 
     import rnn_zoo
-    from rnn_zoo import inspect as gates_lib
+    from rnn_zoo import gates as gates_lib
     from rnn_zoo import train as train_lib
+    from rnn_zoo.bundle import Bundle
+    from rnn_zoo.bundle import prepare
     from rnn_zoo.data.generators import negation_sentiment
-    from rnn_zoo.text import TextVectorizer
     from rnn_zoo.text import tokenize_tf
 
     output_dir = args.output_dir
@@ -61,34 +63,32 @@ def run(args):
 
     _step(1, "data: negation_sentiment (half the sentences need word order)")
     train_data = negation_sentiment(1200, seed=args.seed)
-    validation_data = negation_sentiment(300, seed=args.seed + 500)
     test_data = negation_sentiment(600, seed=args.seed + 1000)
-    vectorizer = TextVectorizer()
-    vectorizer.adapt(train_data.texts)
-    train_ids, test_ids = vectorizer(train_data.texts), vectorizer(test_data.texts)
-    validation_ids = vectorizer(validation_data.texts)
+    # The vectorizer learns its vocabulary from the training split only.
+    data = prepare(train_data, "text_classifier",
+                   validation=negation_sentiment(300, seed=args.seed + 500), test=test_data)
+    vocab_size = data.task_args["vocab_size"]
     example = test_data.texts[int(np.argmax(test_data.negated))]
     print(f"  {len(train_data)} training / {len(test_data)} test sentences, "
-          f"vocabulary {vectorizer.vocabulary_size}; e.g. {example!r}")
+          f"vocabulary {vocab_size}; e.g. {example!r}")
 
     _step(2, "train the bag-of-embeddings DNN and the LSTM")
     models = {
         "bag of embeddings": rnn_zoo.build_bag_of_embeddings(
-            vectorizer.vocabulary_size, embedding_dim=16, hidden_units=16,
-            learning_rate=3e-3),
+            vocab_size, embedding_dim=16, hidden_units=16, learning_rate=3e-3),
         "LSTM": rnn_zoo.build_text_classifier(
-            vectorizer.vocabulary_size, cell="lstm", units=16, embedding_dim=16,
+            vocab_size, cell="lstm", units=16, embedding_dim=16,
             learning_rate=1e-2, name="negation_lstm"),
     }
     results = {}
     for label, model in models.items():
         run_dir = os.path.join(output_dir, "runs", model.name)
         tick = time.time()
-        train_lib.train(model, (train_ids, train_data.labels),
-                        validation_data=(validation_ids, validation_data.labels), epochs=6,
-                        batch_size=32, output_dir=run_dir, resume=False,
-                        early_stopping_patience=3, verbose=0)
-        results[label] = _accuracy(model, test_ids, test_data) + (
+        train_lib.train(model, (data.x_train, data.y_train),
+                        validation_data=(data.x_val, data.y_val), epochs=6,
+                        batch_size=32, output_dir=run_dir, resume=False, patience=3,
+                        verbose=0)
+        results[label] = _accuracy(model, data.x_test, test_data) + (
             model.count_params(), time.time() - tick)
         print(f"  {label}: done in {results[label][3]:.0f} s", flush=True)
 
@@ -101,7 +101,7 @@ def run(args):
 
     _step(4, "inside the LSTM: forget-gate saturation and a gate heatmap")
     lstm = models["LSTM"]
-    activations = gates_lib.gate_activations(lstm, test_ids[:200])
+    activations = gates_lib.gate_activations(lstm, data.x_test[:200])
     rows = gates_lib.gate_statistics(activations)
     print(gates_lib.format_statistics(rows))
     forget = next(row for row in rows if row["gate"] == "forget")
@@ -119,12 +119,12 @@ def run(args):
 
     _step(5, "save and export the LSTM")
     model_dir = os.path.join(output_dir, "negation_lstm")
-    os.makedirs(model_dir, exist_ok=True)
-    train_lib.save_checkpoint(lstm, os.path.join(model_dir, "model.keras"))
-    vectorizer.save(model_dir)
-    with open(os.path.join(model_dir, "labels.txt"), "w", encoding="utf-8") as handle:
-        handle.write("".join(f"{name}\n" for name in train_data.class_names))
-    print(f"  wrote {model_dir}/model.keras, vocab.txt, text_vectorizer.json, labels.txt")
+    overall, negated, _, _ = results["LSTM"]
+    bundle = Bundle(lstm, preprocessor=data.preprocessor, labels=data.labels,
+                    metrics={"test": {"accuracy": overall, "negated_accuracy": negated}},
+                    task="text_classifier")
+    bundle.save(model_dir, overwrite=True)
+    print(f"  wrote bundle {model_dir}/: " + ", ".join(sorted(os.listdir(model_dir))))
     export_model = None
     if not args.no_export:
         try:
@@ -133,8 +133,8 @@ def run(args):
             print(f"  export skipped: rnn_zoo.export is not available ({error})")
     if export_model is not None:
         export_root = os.path.join(output_dir, "saved_models")
-        result = export_model(lstm, name="negation_lstm", root=export_root,
-                              vectorizer=vectorizer, labels=list(train_data.class_names))
+        result = export_model(lstm, name="negation_lstm", export_root=export_root,
+                              vectorizer=bundle.vectorizer, labels=list(bundle.labels))
         print(f"  exported {result.path}:")
         for path, size in sorted(result.files.items()):
             print(f"    {path:<40} {size:>10,} bytes")

@@ -1,25 +1,26 @@
-"""`rnn-zoo list`: the registered model configurations."""
+"""`rnn-zoo list`: the named (untrained) model configurations."""
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "list", help="list the registered model configurations",
-        description="List the registered model configurations (presets) with their task.",
+        "list", help="list the named model configurations",
+        description="List the named, untrained model configurations with their task "
+        "(build one with `rnn_zoo.build_model(name)` or `rnn-zoo train --model NAME`).",
     )
     parser.add_argument("--verbose", "-v", action="store_true",
-                        help="also print each preset's factory arguments")
+                        help="also print each configuration's factory arguments")
     parser.set_defaults(func=run)
 
 
 def run(args):
-    # Only the registry: no Keras backend work happens here.
-    from rnn_zoo.factories import PRESETS
+    # Only the data in rnn_zoo.configurations: no Keras, no TensorFlow.
+    from rnn_zoo.configurations import CONFIGURATIONS
 
-    width = max(len(name) for name in PRESETS)
-    for name in sorted(PRESETS):
-        preset = PRESETS[name]
-        print(f"{name:<{width}}  {preset['task']:<19}  {preset['description']}")
+    width = max(len(name) for name in CONFIGURATIONS)
+    for name in sorted(CONFIGURATIONS):
+        entry = CONFIGURATIONS[name]
+        print(f"{name:<{width}}  {entry['task']:<19}  {entry['description']}")
         if args.verbose:
-            arguments = ", ".join(f"{k}={v!r}" for k, v in preset["config"].items())
+            arguments = ", ".join(f"{k}={v!r}" for k, v in entry["config"].items())
             print(f"{'':<{width}}  {arguments}")
     return 0

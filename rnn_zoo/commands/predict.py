@@ -1,19 +1,27 @@
-"""`rnn-zoo predict`: run an exported model on texts or on an `.npz` of ids / features."""
+"""`rnn-zoo predict`: run a trained bundle or an export on texts or on an `.npz` file."""
+
+from rnn_zoo import tasks
+from rnn_zoo.commands.common import is_bundle
+from rnn_zoo.errors import UsageError
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "predict", help="predict with an exported model (version folder, SavedModel or .tflite)",
-        description="Run an export written by `rnn-zoo export` on raw texts or on token ids / "
-        "features from an .npz file. Inputs are checked against manifest.json first "
-        "(dtype, rank, empty or over-long sequences, ids outside the vocabulary). "
-        "Labels from labels.txt are printed when present.",
+        "predict", help="predict with a bundle folder or an export (version folder, "
+        "SavedModel or .tflite)",
+        description="Run a bundle folder written by `rnn-zoo train -o DIR` (its vectorizer "
+        "or scaler is applied to the raw input), or an export written by `rnn-zoo export`, "
+        "on raw texts or on token ids / features from an .npz file. Inputs to an export are "
+        "checked against manifest.json first (dtype, rank, empty or over-long sequences, "
+        "ids outside the vocabulary). Labels from labels.txt are printed when present.",
     )
-    parser.add_argument("path", help="a version folder (saved_models/<name>/<version>), "
-                        "a SavedModel folder, or a .tflite file")
+    parser.add_argument("path", help="a bundle folder (holding model.keras), a version "
+                        "folder (saved_models/<name>/<version>), a SavedModel folder, or a "
+                        ".tflite file")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", action="append", metavar="TEXT",
-                        help="a raw text (repeat for several); needs vocab.txt in the export")
+                        help="a raw text (repeat for several); needs a vocabulary in the "
+                        "bundle or export")
     source.add_argument("--npz", metavar="FILE",
                         help=".npz with token ids int [batch, time] or features float "
                         "[batch, time, features] (key token_ids / features, or its only array)")
@@ -57,18 +65,49 @@ def format_predictions(outputs, labels=None, texts=None, probabilities=True):
     return lines
 
 
-def run(args):
-    from rnn_zoo.export import load_exported
-
-    predictor = load_exported(args.path, prefer="tflite" if args.tflite else "saved_model")
-    print(f"Loaded {predictor.kind} from {predictor.path}", flush=True)
+def _bundle_inputs(args, bundle):
+    """The raw inputs `Bundle.predict` takes, from --text or --npz."""
     if args.text is not None:
-        inputs, texts = args.text, args.text
+        if bundle.vectorizer is None:
+            raise UsageError(f"--text needs a text model; {args.path} has no vocabulary.")
+        return args.text
+    if bundle.vectorizer is not None:
+        return _load_npz(args.npz, "token_ids")
+    import numpy as np
+
+    with np.load(args.npz, allow_pickle=False) as stored:
+        training_file = "x" in stored.files and "lengths" in stored.files
+    if training_file:  # a file `rnn-zoo train` reads: check it the same way
+        from rnn_zoo.data.readers import read_sequences_npz
+
+        return read_sequences_npz(args.npz).x
+    return _load_npz(args.npz, "features")
+
+
+def run(args):
+    if is_bundle(args.path):
+        if args.tflite:
+            raise UsageError("--tflite runs an export's model.tflite; a bundle folder holds "
+                             "model.keras. Export it first (`rnn-zoo export`).")
+        from rnn_zoo.bundle import Bundle
+
+        bundle = Bundle.load(args.path, compile=False)
+        print(f"Loaded bundle {bundle.model.name} from {args.path}", flush=True)
+        outputs = bundle.predict(_bundle_inputs(args, bundle))
+        labels = list(bundle.labels) if bundle.labels else None
+        probabilities = labels is not None or (
+            bundle.task is not None and tasks.get_task(bundle.task).classification)
     else:
-        inputs, texts = _load_npz(args.npz, predictor.serving["input"]["name"]), None
-    outputs = predictor.predict(inputs)
-    probabilities = predictor.serving["output"]["name"] == "probabilities"
-    for line in format_predictions(outputs, labels=predictor.labels, texts=texts,
+        from rnn_zoo.export import load_exported
+
+        predictor = load_exported(args.path, prefer="tflite" if args.tflite else "saved_model")
+        print(f"Loaded {predictor.kind} from {predictor.path}", flush=True)
+        inputs = args.text if args.text is not None else _load_npz(
+            args.npz, predictor.serving["input"]["name"])
+        outputs = predictor.predict(inputs)
+        labels = predictor.labels
+        probabilities = predictor.serving["output"]["name"] == "probabilities"
+    for line in format_predictions(outputs, labels=labels, texts=args.text,
                                    probabilities=probabilities):
         print(line)
     return 0

@@ -1,28 +1,31 @@
 """`rnn-zoo train`: train a zoo model on a CSV / JSONL text file or an NPZ file.
 
-Text files (CSV with a header, or JSON Lines) train a text classifier:
-`rnn_zoo.text.TextVectorizer` builds the vocabulary from the training texts.
+Text files (CSV with a header, or JSON Lines) train a text classifier: a
+`rnn_zoo.text.TextVectorizer` learns the vocabulary from the training split.
 NPZ files (see `rnn_zoo.data.readers.read_sequences_npz`) train a sequence
 classifier when they hold `labels`, a sequence regressor when they hold
-`targets`.
+`targets`; a `SequenceScaler` fitted on the training split standardises them.
 
-Written to `--output-dir`: `model.keras` (the best epoch's model, loadable
-with `rnn_zoo.load_model`), `vocab.txt` + `text_vectorizer.json` (text),
-`labels.txt` (classification), `metrics.json`, and `run/` with the
-checkpoints, `training_state.json` and TensorBoard logs. Running the same
-command again resumes an interrupted run (`--no-resume` starts over).
+Written to `--output-dir`, a bundle folder (`rnn_zoo.Bundle.load(DIR)`):
+`model.keras` (the best epoch's model), `vocab.txt` + `text_vectorizer.json`
+(text) or `scaler.json` (numeric), `labels.txt` (classification),
+`metrics.json`, `metadata.json`, and `run/` with the checkpoints,
+`training_state.json` and TensorBoard logs. Running the same command again
+resumes an interrupted run (`--no-resume` starts over).
 """
 
 import argparse
-import json
 import os
 
-from rnn_zoo.cli import UsageError
+from rnn_zoo import tasks
+from rnn_zoo.errors import UsageError
 
 TEXT_EXTENSIONS = (".csv", ".jsonl")
 NUMERIC_EXTENSIONS = (".npz",)
+# The tasks each kind of file can train (a text file has one label per text).
 TEXT_TASKS = ("text_classifier", "bag_of_embeddings")
 NUMERIC_TASKS = ("sequence_classifier", "sequence_regressor")
+RUN_DIR = "run"
 
 
 def register(subparsers):
@@ -32,22 +35,23 @@ def register(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", help="training data: .csv, .jsonl or .npz")
     parser.add_argument("--output-dir", "-o", required=True,
-                        help="folder for the model, vocabulary, labels and checkpoints")
+                        help="bundle folder for the model, its preprocessor, labels, metrics "
+                        "and the run's checkpoints")
     parser.add_argument("--validation", help="validation file (same format as DATA)")
     parser.add_argument("--validation-split", type=float, default=0.1,
                         help="share of DATA held out for validation when --validation "
                         "is not given (default 0.1; 0 disables)")
     parser.add_argument("--test", help="test file, evaluated once at the end")
     model = parser.add_argument_group("model (the same words as the Python factories)")
-    model.add_argument("--model", help="preset name from `rnn-zoo list` (default: "
+    model.add_argument("--model", help="configuration name from `rnn-zoo list` (default: "
                        "lstm_text_classifier for text, lstm_sequence_classifier or "
                        "lstm_forecaster for NPZ)")
-    model.add_argument("--cell", choices=("lstm", "gru", "simple_rnn"))
+    model.add_argument("--cell", choices=tasks.CELLS)
     model.add_argument("--units", type=int)
     model.add_argument("--depth", type=int)
     model.add_argument("--bidirectional", action="store_true", default=None)
     model.add_argument("--dropout", type=float)
-    model.add_argument("--pooling", choices=("last", "mean", "max", "attention"))
+    model.add_argument("--pooling", choices=tasks.POOLINGS)
     model.add_argument("--embedding-dim", type=int)
     model.add_argument("--learning-rate", type=float)
     fit = parser.add_argument_group("training")
@@ -96,53 +100,41 @@ def _read(path, kind, args, labels=None):
                                    label_key=args.label_column, labels=labels)
 
 
+def _configuration(args, kind, data):
+    """`(name, task)`: the configuration to build and its task, checked against the data."""
+    from rnn_zoo.configurations import describe_model
+
+    regression = kind == "numeric" and data.labels is None
+    default = ("lstm_text_classifier" if kind == "text" else
+               "lstm_forecaster" if regression else "lstm_sequence_classifier")
+    name = args.model or default
+    task = describe_model(name)["task"]
+    allowed = TEXT_TASKS if kind == "text" else (
+        ("sequence_regressor",) if regression else ("sequence_classifier",))
+    if task not in allowed:
+        raise UsageError(f"--model {name} is a {task}; this data needs one of {allowed}.")
+    return name, task
+
+
 def _overrides(args):
     names = ("cell", "units", "depth", "bidirectional", "dropout", "pooling",
              "embedding_dim", "learning_rate")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
-def _build(args, kind, data, vocab_size=None):
+def _build(args, name, task, task_args):
     import inspect
 
-    import rnn_zoo
-    from rnn_zoo.factories import FACTORIES
+    from rnn_zoo.configurations import build_model
 
-    regression = kind == "numeric" and data.labels is None
-    default = ("lstm_text_classifier" if kind == "text" else
-               "lstm_forecaster" if regression else "lstm_sequence_classifier")
-    name = args.model or default
-    preset = rnn_zoo.describe_model(name)
-    allowed = TEXT_TASKS if kind == "text" else (
-        ("sequence_regressor",) if regression else ("sequence_classifier",))
-    if preset["task"] not in allowed:
-        raise UsageError(f"--model {name} is a {preset['task']}; this data needs one of "
-                         f"{allowed}.")
     overrides = _overrides(args)
-    if kind == "text":
-        overrides.update(vocab_size=vocab_size, num_classes=len(data.class_names))
-    elif regression:
-        targets = data.targets
-        overrides.update(num_features=int(data.x.shape[-1]),
-                         output_dim=1 if targets.ndim == 1 else int(targets.shape[1]))
-    else:
-        overrides.update(num_features=int(data.x.shape[-1]),
-                         num_classes=len(data.class_names) or int(data.labels.max()) + 1)
-    parameters = inspect.signature(FACTORIES[preset["task"]]).parameters
+    parameters = inspect.signature(tasks.get_task(task).factory_function()).parameters
     unknown = sorted(set(overrides) - set(parameters))
     if unknown:
-        raise UsageError(f"--model {name} ({preset['task']}) takes no "
+        raise UsageError(f"--model {name} ({task}) takes no "
                          + ", ".join("--" + u.replace("_", "-") for u in unknown) + ".")
-    return rnn_zoo.build_model(name, **overrides)
-
-
-def _arrays(data, kind, vectorizer):
-    if kind == "text":
-        return vectorizer(data.texts), data.labels
-    if data.labels is None and data.targets is None:
-        raise UsageError("the NPZ file holds neither `labels` nor `targets`: nothing to "
-                         "learn.")
-    return data.x, (data.labels if data.labels is not None else data.targets)
+    overrides.update(task_args)
+    return build_model(name, **overrides)
 
 
 def _weight_noise(args):
@@ -153,10 +145,7 @@ def _weight_noise(args):
     return [WeightNoise(args.weight_noise, seed=args.seed)]
 
 
-def run(args):
-    import numpy as np
-
-    kind = _kind(args.data)
+def _check(args):
     if not 0.0 <= args.validation_split < 1.0:
         raise UsageError(f"--validation-split must be in [0, 1); got {args.validation_split}.")
     for option in ("epochs", "batch_size", "patience", "max_tokens"):
@@ -164,66 +153,60 @@ def run(args):
             raise UsageError(f"--{option.replace('_', '-')} must be >= 1.")
     if args.weight_noise is not None and not args.weight_noise > 0:
         raise UsageError(f"--weight-noise must be > 0; got {args.weight_noise}.")
+
+
+def _split(x, y):
+    return (x, y) if x is not None else None
+
+
+def run(args):
+    kind = _kind(args.data)
+    _check(args)
     import keras
 
     from rnn_zoo import train as train_lib
+    from rnn_zoo.bundle import Bundle
+    from rnn_zoo.bundle import prepare
 
     keras.utils.set_random_seed(args.seed)
     print(f"reading {args.data}", flush=True)
     data = _read(args.data, kind, args)
-    class_names = list(getattr(data, "class_names", ()) or ())
-    label_set = class_names or None
+    if kind == "numeric" and data.labels is None and data.targets is None:
+        raise UsageError("the NPZ file holds neither `labels` nor `targets`: nothing to "
+                         "learn.")
+    label_set = list(getattr(data, "class_names", ()) or ()) or None
     validation = (_read(args.validation, kind, args, labels=label_set)
                   if args.validation else None)
     test = _read(args.test, kind, args, labels=label_set) if args.test else None
-    if validation is None and args.validation_split > 0 and len(data) >= 10:
-        order = np.random.default_rng(args.seed).permutation(len(data))
-        held = max(1, int(round(len(data) * args.validation_split)))
-        validation, data = data.select(order[:held]), data.select(order[held:])
-
-    vectorizer = None
-    if kind == "text":
-        from rnn_zoo.text import TextVectorizer
-
-        vectorizer = TextVectorizer(max_length=args.max_length)
-        vectorizer.adapt(data.texts, max_tokens=args.max_tokens)
-    model = _build(args, kind, data,
-                   vocab_size=vectorizer.vocabulary_size if vectorizer else None)
+    name, task = _configuration(args, kind, data)
+    prepared = prepare(data, task, validation_split=args.validation_split, seed=args.seed,
+                       validation=validation, test=test, max_tokens=args.max_tokens,
+                       max_length=args.max_length)
+    model = _build(args, name, task, prepared.task_args)
+    train_count = len(prepared.x_train)
+    validation_count = 0 if prepared.x_val is None else len(prepared.x_val)
     print(f"model {model.name}: {model.count_params():,} parameters; "
-          f"{len(data)} training, {len(validation) if validation else 0} validation "
-          "examples", flush=True)
+          f"{train_count} training, {validation_count} validation examples", flush=True)
 
     os.makedirs(args.output_dir, exist_ok=True)
     result = train_lib.train(
-        model, _arrays(data, kind, vectorizer),
-        validation_data=_arrays(validation, kind, vectorizer) if validation else None,
-        test_data=_arrays(test, kind, vectorizer) if test else None,
+        model, (prepared.x_train, prepared.y_train),
+        validation_data=_split(prepared.x_val, prepared.y_val),
+        test_data=_split(prepared.x_test, prepared.y_test),
         epochs=args.epochs, batch_size=args.batch_size,
-        output_dir=os.path.join(args.output_dir, "run"),
-        early_stopping_patience=args.patience, resume=not args.no_resume,
+        output_dir=os.path.join(args.output_dir, RUN_DIR),
+        patience=args.patience, resume=not args.no_resume,
         tensorboard=not args.no_tensorboard, verbose=2,
         callbacks=_weight_noise(args))
 
-    model_path = os.path.join(args.output_dir, "model.keras")
-    train_lib.save_checkpoint(model, model_path)
-    written = [model_path]
-    if vectorizer is not None:
-        vectorizer.save(args.output_dir)
-        written += [os.path.join(args.output_dir, n) for n in ("vocab.txt",
-                                                               "text_vectorizer.json")]
-    if class_names:
-        labels_path = os.path.join(args.output_dir, "labels.txt")
-        with open(labels_path, "w", encoding="utf-8") as handle:
-            handle.write("".join(f"{name}\n" for name in class_names))
-        written.append(labels_path)
     metrics = {"best_epoch": result.best_epoch, "epochs_completed": result.epochs_completed,
                "resumed_from_epoch": result.initial_epoch,
                "stopped_early": result.stopped_early, "monitor": result.monitor,
                "history": result.history, "test": result.test_metrics}
-    metrics_path = os.path.join(args.output_dir, "metrics.json")
-    with open(metrics_path, "w", encoding="utf-8") as handle:
-        json.dump(metrics, handle, indent=1)
-    written.append(metrics_path)
+    bundle = Bundle(model, preprocessor=prepared.preprocessor, labels=prepared.labels,
+                    metrics=metrics, task=task)
+    # The folder already holds run/ (and, on a rerun, the previous bundle).
+    bundle.save(args.output_dir, overwrite=True)
     if result.initial_epoch:
         print(f"resumed from epoch {result.initial_epoch}")
     best = {name: values[result.best_epoch - 1] for name, values in result.history.items()
@@ -233,8 +216,10 @@ def run(args):
     if result.test_metrics:
         print("test: " + ", ".join(f"{name} {value:.4f}"
                                    for name, value in sorted(result.test_metrics.items())))
-    for path in written:
-        print(f"wrote {path}")
+    files = sorted(entry for entry in os.listdir(args.output_dir) if entry != RUN_DIR)
+    print(f"wrote bundle {args.output_dir}: {', '.join(files)}")
+    print(f"load it with rnn_zoo.Bundle.load({args.output_dir!r}); checkpoints in "
+          f"{os.path.join(args.output_dir, RUN_DIR)}")
     if result.log_dir:
         print(f"TensorBoard logs: tensorboard --logdir {result.log_dir}")
     return 0

@@ -14,6 +14,8 @@ multi-machine setup (`--role chief|worker`).
 
 import os
 
+from rnn_zoo.errors import UsageError
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -21,7 +23,7 @@ def register(subparsers):
         description="Run a Keras Tuner search described by a TOML spec; write a results "
         "table (CSV, Markdown) and a plot of the trials into the output directory.")
     parser.add_argument("spec", help="a search spec, e.g. tuning/negation_sentiment.toml")
-    parser.add_argument("--output-dir", default=None,
+    parser.add_argument("--output-dir", "-o", default=None,
                         help="where the search and its report live "
                         "(default: tuning_runs/<spec name>)")
     parser.add_argument("--overwrite", action="store_true",
@@ -48,8 +50,6 @@ def register(subparsers):
 
 
 def _check(args):
-    from rnn_zoo.cli import UsageError
-
     if args.workers < 0:
         raise UsageError(f"--workers: expected an integer >= 0. Received: {args.workers}")
     if args.logical_cpus is not None and (args.logical_cpus < 1 or args.strategy != "mirrored"):
@@ -114,13 +114,18 @@ def main(argv=None):
     import argparse
     import sys
 
+    from rnn_zoo.commands.common import flag_names
+    from rnn_zoo.commands.common import user_message
+
     parser = argparse.ArgumentParser(prog="rnn-zoo")
-    register(parser.add_subparsers(dest="command", required=True))
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    register(subparsers)
     args = parser.parse_args(["tune", *(sys.argv[1:] if argv is None else argv)])
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as error:
-        print(f"rnn-zoo tune: error: {error}", file=sys.stderr)
+        flags = flag_names(subparsers.choices["tune"])
+        print(f"rnn-zoo tune: error: {user_message(error, flags)}", file=sys.stderr)
         return 2
 
 

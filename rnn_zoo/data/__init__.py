@@ -10,6 +10,11 @@ Conventions: token id 0 is padding and 1 is OOV (see `rnn_zoo.text`); numeric
 sequences are float32 `[n, time, features]`, right-padded with 0.0, plus `lengths`.
 This package imports only numpy; aeon and music21 are imported when a loader needs them.
 
+The readers (`read_text_csv`, `read_text_jsonl`, `read_sequences_npz`) raise only
+`DataError` for anything a file holds, apply one label rule (numeric labels that are
+equal are one class: `1`, `1.0` and `"1"`), and check every size against the stated
+limits in `rnn_zoo.data.limits` before allocating.
+
 Example:
 
 >>> from rnn_zoo import data
@@ -19,6 +24,7 @@ Example:
 >>> mine = data.read_text_csv("reviews.csv", labels=["neg", "pos"])  # doctest: +SKIP
 """
 
+from rnn_zoo.data import limits
 from rnn_zoo.data.datasets import default_cache_dir
 from rnn_zoo.data.datasets import load_aeon_classification
 from rnn_zoo.data.datasets import load_bach_chorales
@@ -35,6 +41,7 @@ from rnn_zoo.data.readers import SequenceData
 from rnn_zoo.data.readers import TaggingData
 from rnn_zoo.data.readers import TextClassificationData
 from rnn_zoo.data.readers import pad_sequences
+from rnn_zoo.data.readers import read_array_npz
 from rnn_zoo.data.readers import read_sequences_npz
 from rnn_zoo.data.readers import read_text_csv
 from rnn_zoo.data.readers import read_text_jsonl
@@ -55,9 +62,11 @@ __all__ = [
     "load_aeon_classification",
     "load_bach_chorales",
     "load_basic_motions",
+    "limits",
     "load_japanese_vowels",
     "negation_sentiment",
     "pad_sequences",
+    "read_array_npz",
     "read_sequences_npz",
     "read_text_csv",
     "read_text_jsonl",

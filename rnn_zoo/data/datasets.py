@@ -11,19 +11,21 @@ the functions, so `import rnn_zoo.data` works without them.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
+import logging
 import math
 import os
-import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnn_zoo.data.readers import SequenceData, pad_sequences
+from rnn_zoo import atomic
+from rnn_zoo.data.readers import SequenceData
+from rnn_zoo.data.readers import pad_sequences
 
 __all__ = [
     "CHORALE_LOWEST_MIDI",
@@ -35,6 +37,7 @@ __all__ = [
     "load_japanese_vowels",
 ]
 
+_logger = logging.getLogger(__name__)
 _SPLITS = ("train", "test")
 _CHORALE_SPLITS = ("train", "valid", "test")
 CHORALE_LOWEST_MIDI = 21  # A0, the lowest piano key
@@ -222,8 +225,10 @@ def _read_chorale_cache(path: Path) -> tuple[list[str], list[np.ndarray]] | None
             names = [str(n) for n in cache["names"]]
             lengths = cache["lengths"].astype(np.int64)
             flat = cache["rolls"]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+    except (OSError, KeyError, ValueError, TypeError, EOFError, zlib.error, zipfile.BadZipFile):
         return None  # missing or unreadable: parse again and rewrite it
+    if lengths.ndim != 1 or (lengths < 0).any():
+        return None
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     if bounds[-1] != len(flat) or len(names) != len(lengths):
         return None
@@ -231,25 +236,19 @@ def _read_chorale_cache(path: Path) -> tuple[list[str], list[np.ndarray]] | None
 
 
 def _write_chorale_cache(path: Path, names: list[str], rolls: list[np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temp file in the same directory, then rename: readers never see a
-    # half-written cache, and two processes filling the cache at once do not clash.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    # Through rnn_zoo.atomic: readers never see a half-written cache, and two processes
+    # filling the cache at once do not clash.
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as stream:
             np.savez_compressed(
-                f,
+                stream,
                 format_version=np.array(_CHORALE_CACHE_VERSION),
                 names=np.array(names, dtype=str),
                 lengths=np.array([len(r) for r in rolls], dtype=np.int32),
                 rolls=np.concatenate(rolls).astype(np.uint8),
             )
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache is ordinary shared data
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+
+    atomic.write_with(path, write)
 
 
 def load_bach_chorales(
@@ -270,7 +269,8 @@ def load_bach_chorales(
 
     Parsing every chorale takes about a minute, so the rolls are cached as a compressed
     `.npz` in `cache_dir` after the first call (written atomically; read back without
-    pickle). Delete the file to force a re-parse.
+    pickle). Delete the file to force a re-parse. A cache that cannot be written is
+    logged as a warning; the data is returned all the same.
 
     Args:
         split: "train", "valid" or "test". Default "train".
@@ -309,7 +309,12 @@ def load_bach_chorales(
     cached = _read_chorale_cache(path)
     if cached is None:
         names, rolls = _parse_chorales(max_chorales)
-        _write_chorale_cache(path, names, rolls)
+        try:
+            _write_chorale_cache(path, names, rolls)
+        except OSError as err:
+            # The rolls are parsed and correct; a cache that cannot be written (read-only
+            # or full disk) costs the next call a re-parse, not this call its data.
+            _logger.warning("Could not write the chorale cache %s: %s", path, err)
     else:
         names, rolls = cached
     keep = [i for i, name in enumerate(names) if _chorale_split(name) == split]

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_zoo.data.readers import SequenceData, TaggingData, TextClassificationData
+import rnn_zoo.data.limits as limits
+from rnn_zoo.data.readers import SequenceData
+from rnn_zoo.data.readers import TaggingData
+from rnn_zoo.data.readers import TextClassificationData
 
 __all__ = [
     "SENTIMENT_CLASS_NAMES",
@@ -118,12 +121,21 @@ def _plain_sentence(rng: np.random.Generator, label: int) -> str:
 
 
 def _check_size(num_samples: int, fraction: float | None = None, fraction_name: str = "") -> None:
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+    if (
+        isinstance(num_samples, bool)
+        or not isinstance(num_samples, (int, np.integer))
+        or not 1 <= num_samples <= limits.MAX_ROWS
+    ):
         raise ValueError(
-            "Invalid value received for argument `num_samples`. Expected an integer >= 1."
-            f" Received: num_samples={num_samples!r}"
+            "Invalid value received for argument `num_samples`. Expected an integer in"
+            f" 1..{limits.MAX_ROWS} (MAX_ROWS in rnn_zoo.data.limits). Received:"
+            f" num_samples={num_samples!r}"
         )
-    if fraction is not None and not 0.0 <= fraction <= 1.0:
+    if fraction is not None and (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, (int, float, np.integer, np.floating))
+        or not 0.0 <= fraction <= 1.0
+    ):
         raise ValueError(
             f"Invalid value received for argument `{fraction_name}`. Expected a number in [0, 1]."
             f" Received: {fraction_name}={fraction!r}"
@@ -150,7 +162,7 @@ def negation_sentiment(
     clauses ("the plot was dull", "the view is lovely and the staff is great").
 
     Args:
-        num_samples: number of sentences, >= 1.
+        num_samples: number of sentences, 1..`limits.MAX_ROWS`.
         negated_fraction: share of negated (order-dependent) sentences. Default 0.5.
         seed: random seed; the same seed gives the same data. Default 0.
 
@@ -226,7 +238,7 @@ def contrast_sentiment(
     by any whitespace-and-punctuation tokenizer.
 
     Args:
-        num_samples: number of sentences, >= 1.
+        num_samples: number of sentences, 1..`limits.MAX_ROWS`.
         contrast_fraction: share of contrast (order-dependent) sentences. Default 0.5.
         seed: random seed; the same seed gives the same data. Default 0.
 
@@ -317,7 +329,7 @@ def future_context_tagging(
     Every other token is tagged "O".
 
     Args:
-        num_samples: number of sentences, >= 1.
+        num_samples: number of sentences, 1..`limits.MAX_ROWS`.
         max_nouns: the most nouns per sentence, 1..10 (nouns in a sentence are
             distinct). Default 3.
         ambiguous_probability: chance that each noun is ambiguous; every sentence has at
@@ -394,8 +406,10 @@ def adding_problem(num_samples: int, *, length: int, seed: int = 0) -> SequenceD
     beating the baseline as `length` grows (hundreds of steps), gated cells do not.
 
     Args:
-        num_samples: number of sequences, >= 1.
-        length: steps per sequence, >= 2 (keyword-only: it is the knob of the task).
+        num_samples: number of sequences, 1..`limits.MAX_ROWS`.
+        length: steps per sequence, 2..`limits.MAX_SEQUENCE_LENGTH` (keyword-only: it
+            is the knob of the task); `num_samples * length * 2` may not pass
+            `limits.MAX_ARRAY_ELEMENTS`.
         seed: random seed; the same seed gives the same data. Default 0.
 
     Returns:
@@ -408,10 +422,21 @@ def adding_problem(num_samples: int, *, length: int, seed: int = 0) -> SequenceD
         ((1000, 100, 2), (1000,))
     """
     _check_size(num_samples)
-    if length < 2:
+    if (
+        isinstance(length, bool)
+        or not isinstance(length, (int, np.integer))
+        or not 2 <= length <= limits.MAX_SEQUENCE_LENGTH
+    ):
         raise ValueError(
-            "Invalid value received for argument `length`. Expected an integer >= 2. Received:"
-            f" length={length!r}"
+            "Invalid value received for argument `length`. Expected an integer in"
+            f" 2..{limits.MAX_SEQUENCE_LENGTH} (MAX_SEQUENCE_LENGTH in rnn_zoo.data.limits)."
+            f" Received: length={length!r}"
+        )
+    if num_samples * length * 2 > limits.MAX_ARRAY_ELEMENTS:
+        raise ValueError(
+            f"Invalid value received for argument `num_samples`. Expected num_samples * length *"
+            f" 2 <= {limits.MAX_ARRAY_ELEMENTS} (MAX_ARRAY_ELEMENTS in rnn_zoo.data.limits)."
+            f" Received: num_samples={num_samples!r} with length={length!r}"
         )
     rng = np.random.default_rng(seed)
     values = rng.random((num_samples, length), dtype=np.float32)

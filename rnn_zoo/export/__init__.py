@@ -2,7 +2,8 @@
 
 ```
 saved_models/<name>/<version>/
-  saved_model.pb, variables/    signatures: serving_default, ids | features, text
+  saved_model.pb, variables/    signatures: serving_default, token_ids (+ deprecated
+                                alias ids) | features, text
   model.tflite                  builtins only, fused LSTM kernels
   manifest.json                 inputs, outputs, limits, ops, sizes, parity, versions
   vocab.txt, text_vectorizer.json, labels.txt
@@ -10,6 +11,11 @@ saved_models/<name>/<version>/
 
 A SavedModel with the `text` signature needs `import tensorflow_text` before
 `tf.saved_model.load` (its tokenisation ops are not in core TensorFlow).
+
+The modules run one way: leaves (`serving`, `parity`, `results`, `manifest`,
+`verify`, `supported`) <- writers (`saved_model`, `tflite`, `streaming`; their
+internals `graph`, `fused`, `converter`) <- the orchestrator (`api`, with
+`versions` and `cross_backend`) <- `predictor` users and the command line.
 
 Example:
 
@@ -19,14 +25,32 @@ Example:
 >>> predictor.predict(["not bad at all"])
 """
 
+from rnn_zoo.export.api import export_model
+from rnn_zoo.export.api import export_saved_model
 from rnn_zoo.export.manifest import read_manifest
 from rnn_zoo.export.predictor import ExportedModel
 from rnn_zoo.export.predictor import load_exported
-from rnn_zoo.export.saved_model import SavedModelExport
-from rnn_zoo.export.saved_model import export_saved_model
-from rnn_zoo.export.tflite import TFLiteReport
+from rnn_zoo.export.results import ExportResult
+from rnn_zoo.export.results import SavedModelExport
+from rnn_zoo.export.results import StreamingReport
+from rnn_zoo.export.results import TFLiteReport
+from rnn_zoo.export.results import VersionExistsError
+from rnn_zoo.export.streaming import export_streaming_tflite
 from rnn_zoo.export.tflite import export_tflite
-from rnn_zoo.export.versions import ExportResult
-from rnn_zoo.export.versions import VersionExistsError
-from rnn_zoo.export.versions import export_model
 from rnn_zoo.export.versions import list_versions
+
+__all__ = [
+    "ExportResult",
+    "ExportedModel",
+    "SavedModelExport",
+    "StreamingReport",
+    "TFLiteReport",
+    "VersionExistsError",
+    "export_model",
+    "export_saved_model",
+    "export_streaming_tflite",
+    "export_tflite",
+    "list_versions",
+    "load_exported",
+    "read_manifest",
+]

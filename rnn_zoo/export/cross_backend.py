@@ -5,15 +5,19 @@ process. So on jax or torch the exporter saves the model to a temporary `.keras`
 file (weights and config only, loaded back in safe mode), computes the model's
 predictions on the verification inputs *on the original backend*, and runs
 `python -m rnn_zoo.export REQUEST.json` with `KERAS_BACKEND=tensorflow`. The child
-exports exactly as on TensorFlow, but checks every artifact against the original
-backend's predictions, so the parity figures in the manifest answer "does the
-exported file match the model I trained?".
+(`rnn_zoo/export/__main__.py`) exports exactly as on TensorFlow, but checks every
+artifact against the original backend's predictions, so the parity figures in the
+manifest answer "does the exported file match the model I trained?".
 
 The request and the reply are JSON plus one `.npz` of arrays: nothing is pickled.
+This module holds the parent's side and the request format both sides read;
+it imports only the shared leaves, so the orchestrator can call it and the
+child can read requests without an import cycle.
 """
 
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -21,8 +25,21 @@ import tempfile
 
 import numpy as np
 
+from rnn_zoo.export import parity
+from rnn_zoo.export.results import ExportResult
+from rnn_zoo.export.results import SavedModelExport
+from rnn_zoo.export.results import VersionExistsError
+
+logger = logging.getLogger(__name__)
+
 # Arguments that are arrays travel in the .npz, the rest in the JSON request.
 _ARRAY_ARGUMENTS = ("representative_data",)
+# Arguments that are paths: made absolute, since the child runs elsewhere.
+_PATH_ARGUMENTS = ("directory", "export_root")
+# What each exported function returns, rebuilt from the child's JSON reply.
+_RESULT_TYPES = {"export_saved_model": SavedModelExport, "export_model": ExportResult}
+# Errors the child reports by type name that the caller may catch by type.
+_ERROR_TYPES = {"VersionExistsError": VersionExistsError}
 
 
 def _reference_to_arrays(reference):
@@ -42,9 +59,9 @@ def _reference_from_arrays(arrays, backend):
 
 
 def _package_parent():
-    import rnn_zoo
-
-    return os.path.dirname(os.path.dirname(os.path.abspath(rnn_zoo.__file__)))
+    # The folder holding the `rnn_zoo` package (three levels above this file),
+    # so the child imports the same rnn_zoo as the parent.
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def export_in_tensorflow(function_name, model, vectorizer=None, verification_data=None,
@@ -64,13 +81,19 @@ def export_in_tensorflow(function_name, model, vectorizer=None, verification_dat
         What `function_name` returns (`SavedModelExport` or `ExportResult`).
 
     Raises:
-        ValueError: the child refused the export (bad argument, parity, an
-            existing version); the message is the child's.
+        VersionExistsError: the child found the version already there.
+        ValueError: the child refused the export (bad argument, parity); the
+            message is the child's.
         RuntimeError: the child crashed; the message holds its stderr tail.
+
+    Example:
+
+    >>> # KERAS_BACKEND=jax
+    >>> result = export_in_tensorflow("export_model", model, export_root="saved_models")
+    >>> result.manifest["trained_backend"]
+    'jax'
     """
     import keras
-
-    from rnn_zoo.export import saved_model
 
     with tempfile.TemporaryDirectory(prefix="rnn_zoo_export_") as workdir:
         model_path = os.path.join(workdir, "model.keras")
@@ -79,14 +102,14 @@ def export_in_tensorflow(function_name, model, vectorizer=None, verification_dat
         if vectorizer is not None:
             vectorizer_dir = os.path.join(workdir, "vectorizer")
             vectorizer.save(vectorizer_dir)
-        reference = saved_model.make_reference(model, vectorizer, verification_data)
+        reference = parity.make_reference(model, vectorizer, verification_data)
         arrays = _reference_to_arrays(reference)
         for name in _ARRAY_ARGUMENTS:
             if kwargs.get(name) is not None:
                 arrays[f"argument_{name}"] = np.asarray(kwargs.pop(name))
         arrays_path = os.path.join(workdir, "arrays.npz")
         np.savez(arrays_path, **arrays)
-        for key in ("directory", "root"):
+        for key in _PATH_ARGUMENTS:
             if kwargs.get(key) is not None:
                 kwargs[key] = os.path.abspath(os.fspath(kwargs[key]))
         request = {
@@ -104,8 +127,8 @@ def export_in_tensorflow(function_name, model, vectorizer=None, verification_dat
         environment = dict(os.environ, KERAS_BACKEND="tensorflow")
         environment["PYTHONPATH"] = os.pathsep.join(
             [_package_parent()] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-        print(f"Exporting in a TensorFlow-backend process (model trained on "
-              f"{keras.backend.backend()}) ...", file=sys.stderr, flush=True)
+        logger.info("Exporting in a TensorFlow-backend process (model trained on %s) ...",
+                    keras.backend.backend())
         completed = subprocess.run(
             [sys.executable, "-m", "rnn_zoo.export", request_path], env=environment,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
@@ -117,30 +140,29 @@ def export_in_tensorflow(function_name, model, vectorizer=None, verification_dat
         with open(result_path, encoding="utf-8") as handle:
             result = json.load(handle)
     if "error" in result:
-        if result.get("type") == "VersionExistsError":
-            from rnn_zoo.export.versions import VersionExistsError
-
-            raise VersionExistsError(result["error"])
-        raise ValueError(result["error"])
-    if function_name == "export_saved_model":
-        return saved_model.SavedModelExport(**result["value"])
-    from rnn_zoo.export.versions import ExportResult
-
-    return ExportResult(**result["value"])
+        raise _ERROR_TYPES.get(result.get("type"), ValueError)(result["error"])
+    return _RESULT_TYPES[function_name](**result["value"])
 
 
-def run_request(request_path):
-    """The child side: load the model under TensorFlow, export, write the reply.
+def read_request(request_path):
+    """The child's side: read a request written by `export_in_tensorflow`.
+
+    Loads the model (safe mode) and the vectorizer under the child's backend.
+
+    Args:
+        request_path: the request's JSON file.
 
     Returns:
-        The process exit status (0, or 1 when the export was refused).
-    """
-    import keras
+        dict with `function` (the name to call), `model`, `vectorizer`,
+        `reference` (the trained backend's outputs), `kwargs` (the rest of
+        the arguments) and `result_path`.
 
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError("run_request needs KERAS_BACKEND=tensorflow.")
-    from rnn_zoo.export import saved_model
-    from rnn_zoo.export import versions
+    Example:
+
+    >>> request = read_request("/tmp/rnn_zoo_export_x/request.json")
+    >>> request["function"], request["reference"]["backend"]
+    ('export_model', 'jax')
+    """
     from rnn_zoo.saving import load_model
 
     with open(request_path, encoding="utf-8") as handle:
@@ -157,14 +179,36 @@ def run_request(request_path):
     for name in _ARRAY_ARGUMENTS:
         if f"argument_{name}" in arrays:
             kwargs[name] = arrays.pop(f"argument_{name}")
-    reference = _reference_from_arrays(arrays, request["trained_backend"])
-    function = {"export_saved_model": saved_model.export_saved_model,
-                "export_model": versions.export_model}[request["function"]]
-    try:
-        value = function(model, vectorizer=vectorizer, reference=reference, **kwargs)
-        reply, status = {"value": dataclasses.asdict(value)}, 0
-    except ValueError as error:
+    return {
+        "function": request["function"],
+        "model": model,
+        "vectorizer": vectorizer,
+        "reference": _reference_from_arrays(arrays, request["trained_backend"]),
+        "kwargs": kwargs,
+        "result_path": request["result_path"],
+    }
+
+
+def write_reply(result_path, value=None, error=None):
+    """The child's side: write the result (a dataclass) or the refusal for the parent.
+
+    Args:
+        result_path: where the parent looks for the reply.
+        value: the dataclass the export returned, or None.
+        error: the exception that refused the export, or None.
+
+    Returns:
+        The process exit status: 0 for a result, 1 for a refusal.
+
+    Example:
+
+    >>> write_reply(request["result_path"], value=result)
+    0
+    """
+    if error is not None:
         reply, status = {"error": str(error), "type": type(error).__name__}, 1
-    with open(request["result_path"], "w", encoding="utf-8") as handle:
+    else:
+        reply, status = {"value": dataclasses.asdict(value)}, 0
+    with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(reply, handle)
     return status

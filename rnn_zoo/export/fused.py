@@ -29,6 +29,7 @@ import uuid
 import keras
 import numpy as np
 import tensorflow as tf
+
 # `XlaDynamicUpdateSlice` converts to TFLite's builtin DYNAMIC_UPDATE_SLICE; TF
 # exposes it only through the generated XLA op wrappers.
 from tensorflow.compiler.tf2xla.ops import gen_xla_ops

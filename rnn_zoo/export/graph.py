@@ -43,34 +43,17 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_zoo.export import fused
+from rnn_zoo.export import supported
+from rnn_zoo.export.serving import OOV_ID
+from rnn_zoo.export.supported import KERAS_MASK
+from rnn_zoo.export.supported import tree_flatten
 
-OOV_ID = 1
-_IDENTITY_LAYERS = (
-    keras.layers.Dropout,
-    keras.layers.SpatialDropout1D,
-    keras.layers.GaussianNoise,
-    keras.layers.GaussianDropout,
-    keras.layers.AlphaDropout,
-    keras.layers.ActivityRegularization,
-)
 _BIDIRECTIONAL_MERGES = {
     "concat": lambda a, b: tf.concat([a, b], axis=-1),
     "sum": lambda a, b: a + b,
     "mul": lambda a, b: a * b,
     "ave": lambda a, b: (a + b) / 2.0,
 }
-
-
-# Stands for a Keras symbolic mask (or any raw keras.ops result) while
-# walking the graph: never turned into TF ops.
-_KERAS_MASK = object()
-
-
-def tree_flatten(structure):
-    """Leaves of nested lists / tuples."""
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in tree_flatten(item)]
-    return [structure]
 
 
 class PerStep:
@@ -121,15 +104,11 @@ def _const(array):
     return tf.constant(np.asarray(array, dtype="float32"))
 
 
-
-
 def _unsupported(layer, why=""):
     return ValueError(
         f"Layer '{layer.name}' ({type(layer).__name__}) can't be exported to "
         f"TFLite by rnn_zoo{': ' + why if why else ''}. Supported layers: "
-        "InputLayer, RightAlignPadding, Embedding, Masking, LSTM, GRU, "
-        "SimpleRNN, Bidirectional, Dense, Dropout, MaskedPooling, "
-        "AttentionPooling, RestoreOrder."
+        f"{supported.supported_layer_names()}."
     )
 
 
@@ -203,18 +182,12 @@ class ModelGraph:
         return fused.activate(name, out)
 
     def _check(self, layer):
-        from rnn_zoo import heads
-        from rnn_zoo import layers as zoo_layers
-
-        supported = (keras.layers.InputLayer, zoo_layers.RightAlignPadding,
-                     keras.layers.Embedding, keras.layers.Masking, keras.layers.Dense,
-                     heads.MaskedPooling, heads.AttentionPooling,
-                     zoo_layers.RestoreOrder) + _IDENTITY_LAYERS
-        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+        kind = supported.layer_kind(layer)
+        if kind in (supported.RECURRENT, supported.BIDIRECTIONAL):
             self._cells[id(layer)] = check_recurrent_layer(layer)
-        elif isinstance(layer, keras.layers.Dense):
+        elif kind == supported.DENSE:
             fused.activation_name(layer.activation, layer.name)
-        elif not isinstance(layer, supported):
+        elif kind is None:
             raise _unsupported(layer)
 
     # -- one layer each -----------------------------------------------------
@@ -361,32 +334,31 @@ class ModelGraph:
         # The real steps alone keep their order: only `values` moves.
         return PerStep(tf.gather(sequence.values, inverse, axis=1), real=sequence.real)
 
-    def _apply(self, layer, args, context):
-        from rnn_zoo import heads
-        from rnn_zoo import layers as zoo_layers
+    def _dense_layer(self, layer, inputs, context):
+        if isinstance(inputs, PerStep):
+            return inputs.map(lambda values: self._dense(layer, values))
+        return self._dense(layer, inputs)
 
-        inputs = args[0]
-        if isinstance(layer, zoo_layers.RightAlignPadding):
-            return self._right_align(layer, inputs, context)
-        if isinstance(layer, zoo_layers.RestoreOrder):
-            return self._restore_order(layer, inputs, context)
-        if isinstance(layer, keras.layers.Embedding):
-            return self._embedding(layer, inputs, context)
-        if isinstance(layer, keras.layers.Masking):
-            return self._masking(layer, inputs, context)
-        if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
-            return self._recurrent(layer, inputs, context)
-        if isinstance(layer, heads.MaskedPooling):
-            return self._masked_pooling(layer, inputs, context)
-        if isinstance(layer, heads.AttentionPooling):
-            return self._attention_pooling(layer, inputs, context)
-        if isinstance(layer, keras.layers.Dense):
-            if isinstance(inputs, PerStep):
-                return inputs.map(lambda values: self._dense(layer, values))
-            return self._dense(layer, inputs)
-        if isinstance(layer, _IDENTITY_LAYERS):
-            return inputs
-        raise _unsupported(layer)
+    def _identity(self, layer, inputs, context):
+        return inputs
+
+    def _apply(self, layer, args, context):
+        emitters = {
+            supported.RIGHT_ALIGN: self._right_align,
+            supported.RESTORE_ORDER: self._restore_order,
+            supported.EMBEDDING: self._embedding,
+            supported.MASKING: self._masking,
+            supported.RECURRENT: self._recurrent,
+            supported.BIDIRECTIONAL: self._recurrent,
+            supported.MASKED_POOLING: self._masked_pooling,
+            supported.ATTENTION_POOLING: self._attention_pooling,
+            supported.DENSE: self._dense_layer,
+            supported.IDENTITY: self._identity,
+        }
+        emit = emitters.get(supported.layer_kind(layer))
+        if emit is None:
+            raise _unsupported(layer)
+        return emit(layer, args[0], context)
 
     # -- the walk -------------------------------------------------------------
 
@@ -412,10 +384,10 @@ class ModelGraph:
                     # outputs reach layers only as their `mask=` argument;
                     # masks are rebuilt from the row length here instead.
                     for symbolic in node.outputs:
-                        computed[id(symbolic)] = _KERAS_MASK
+                        computed[id(symbolic)] = KERAS_MASK
                     continue
                 args, _ = node.arguments.fill_in(computed)
-                if any(arg is _KERAS_MASK for arg in tree_flatten(args)):
+                if any(arg is KERAS_MASK for arg in tree_flatten(args)):
                     raise _unsupported(node.operation, "its input is computed by a raw "
                                        "keras.ops operation")
                 outputs = self._apply(node.operation, args, context)
@@ -425,8 +397,8 @@ class ModelGraph:
                     computed[id(symbolic)] = value
         results = []
         for output in self.model.outputs:
-            value = computed.get(id(output), _KERAS_MASK)
-            if value is _KERAS_MASK:
+            value = computed.get(id(output), KERAS_MASK)
+            if value is KERAS_MASK:
                 raise ValueError(
                     f"Model '{self.model.name}': output '{output.name}' is not "
                     "computed by layers the TFLite export supports."

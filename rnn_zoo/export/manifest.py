@@ -20,6 +20,8 @@ import json
 import os
 import platform
 
+from rnn_zoo import atomic
+
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT_VERSION = 1
 _LIBRARIES = ("tensorflow", "tensorflow-text", "keras", "ai-edge-litert", "numpy", "rnn-zoo")
@@ -63,21 +65,46 @@ def file_sizes(directory):
 
 
 def utc_now():
-    """The current time, ISO 8601 in UTC, to the second."""
+    """The current time, ISO 8601 in UTC, to the second.
+
+    Returns:
+        A str.
+
+    Example:
+
+    >>> utc_now()
+    '2025-01-31T12:00:00+00:00'
+    """
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def write_manifest(directory, manifest):
-    """Write `manifest` as `<directory>/manifest.json` (sorted keys, indented).
+    """Write `manifest` as `<directory>/manifest.json` (sorted keys, indented), atomically.
+
+    Args:
+        directory: the export folder.
+        manifest: a JSON-ready dict.
 
     Returns:
         The path written.
+
+    Example:
+
+    >>> write_manifest("saved_models/m/1", {"format_version": 1})
+    'saved_models/m/1/manifest.json'
     """
     path = os.path.join(directory, MANIFEST_FILE)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    return path
+    return atomic.write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _upgrade(manifest):
+    # Manifests written before the rename call the text vocabulary's size
+    # "vocabulary_size"; readers see the one name, `vocab_size`.
+    text = (manifest.get("serving") or {}).get("text")
+    if isinstance(text, dict) and "vocabulary_size" in text:
+        size = text.pop("vocabulary_size")
+        text.setdefault("vocab_size", size)
+    return manifest
 
 
 def read_manifest(directory):
@@ -113,14 +140,25 @@ def read_manifest(directory):
             f"{path}: format_version={found!r}; this rnn-zoo reads "
             f"format_version={MANIFEST_FORMAT_VERSION}."
         )
-    return manifest
+    return _upgrade(manifest)
 
 
 def read_labels(path):
     """Read a labels file: one label per line, line k = class k.
 
+    Args:
+        path: the labels file (`labels.txt`).
+
+    Returns:
+        A list of str.
+
     Raises:
         ValueError: empty file or an empty line.
+
+    Example:
+
+    >>> read_labels("saved_models/m/1/labels.txt")
+    ['negative', 'positive']
     """
     with open(path, encoding="utf-8") as handle:
         lines = handle.read().split("\n")
@@ -135,7 +173,23 @@ def read_labels(path):
 
 
 def write_labels(path, labels):
-    """Write one label per line (line k = class k)."""
+    """Write one label per line (line k = class k), atomically.
+
+    Args:
+        path: the file to write.
+        labels: class names, non-empty single-line strings.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: an empty or multi-line label.
+
+    Example:
+
+    >>> write_labels("labels.txt", ["negative", "positive"])
+    'labels.txt'
+    """
     labels = [str(label) for label in labels]
     for index, label in enumerate(labels):
         if not label.strip() or "\n" in label:
@@ -143,6 +197,4 @@ def write_labels(path, labels):
                 f"Invalid value received for argument `labels`. Expected non-empty "
                 f"single-line strings. Received: labels[{index}]={label!r}"
             )
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write("".join(label + "\n" for label in labels))
-    return path
+    return atomic.write_text(path, "".join(label + "\n" for label in labels))

@@ -18,7 +18,12 @@ out-of-bounds read in an embedding table:
 TFLite files are run with `ai_edge_litert.interpreter.Interpreter` (the
 replacement for the deprecated `tf.lite.Interpreter`) through its signature
 runner, which resizes the input to each row's length; rows run one at a time
-at the file's static batch.
+at the file's static batch. A SavedModel runs through its `token_ids` (or
+`features`) signature; versions exported before the `ids` -> `token_ids`
+rename only have `ids`, which is used then.
+
+`predict` validates; `predict_batch` runs an array that is already valid (the
+exporter's own parity check calls it on its verification batch).
 """
 
 import os
@@ -26,9 +31,11 @@ import os
 import numpy as np
 
 from rnn_zoo.export import manifest as manifest_lib
+from rnn_zoo.export import serving as serving_lib
+from rnn_zoo.validation import check_choice
 
-_TFLITE_FILE = "model.tflite"
-_SAVED_MODEL_FILE = "saved_model.pb"
+_TFLITE_FILE = serving_lib.TFLITE_FILE
+_SAVED_MODEL_FILE = serving_lib.SAVED_MODEL_FILE
 
 
 def _is_text(inputs):
@@ -62,7 +69,16 @@ class ExportedModel:
 
     @property
     def accepts_text(self):
-        """True when `predict` takes raw strings."""
+        """True when `predict` takes raw strings.
+
+        Returns:
+            bool.
+
+        Example:
+
+        >>> load_exported("saved_models/m/1").accepts_text
+        True
+        """
         return self.vectorizer is not None
 
     def predict(self, inputs):
@@ -88,12 +104,27 @@ class ExportedModel:
         if _is_text(inputs):
             texts, ids = self.validate_texts(inputs)
             return self._run_texts(texts, ids)
-        return self._run(self.validate_array(inputs))
+        return self.predict_batch(self.validate_array(inputs))
 
     # ------------------------------------------------------------------ validation
 
     def validate_texts(self, texts):
-        """Check raw texts and return `(texts, ids)` as the vectorizer maps them."""
+        """Check raw texts and return `(texts, ids)` as the vectorizer maps them.
+
+        Args:
+            texts: a str or a list of str.
+
+        Returns:
+            `(list of str, int ids [batch, time])`.
+
+        Raises:
+            ValueError: no vectorizer, no texts, a text without tokens, or
+                more steps than `max_length`.
+
+        Example:
+
+        >>> texts, ids = predictor.validate_texts(["not bad"])
+        """
         if self.vectorizer is None:
             raise ValueError(
                 f"{self.path} has no text vectorizer (no vocab.txt): pass token ids "
@@ -122,7 +153,24 @@ class ExportedModel:
             )
 
     def validate_array(self, inputs):
-        """Check ids or features; return them as the dtype the model takes."""
+        """Check ids or features; return them as the dtype the model takes.
+
+        Args:
+            inputs: int ids `[batch, time]` or float features
+                `[batch, time, num_features]` (array or nested lists).
+
+        Returns:
+            A numpy array, int32 ids or float32 features, ready for
+            `predict_batch`.
+
+        Raises:
+            ValueError: see the module docstring.
+
+        Example:
+
+        >>> predictor.validate_array([[5, 9, 0]])
+        array([[5, 9, 0]], dtype=int32)
+        """
         serving = self.serving
         expected = serving["input"]
         try:
@@ -154,7 +202,8 @@ class ExportedModel:
         if array.shape[0] == 0:
             raise ValueError("Invalid value received for argument `inputs`: empty batch.")
         if array.shape[1] == 0:
-            raise ValueError("Invalid value received for argument `inputs`: empty sequence (0 steps).")
+            raise ValueError(
+                "Invalid value received for argument `inputs`: empty sequence (0 steps).")
         self._check_length(array.shape[1], "a sequence")
         if is_tokens:
             self._check_ids(array)
@@ -194,15 +243,40 @@ class ExportedModel:
 
     # ------------------------------------------------------------------ running
 
-    def _run(self, batch):
+    def predict_batch(self, batch):
+        """Run a batch that is already valid (see `validate_array`), unchecked.
+
+        For input from outside, call `predict`: this call skips every check
+        (out-of-range ids, too many steps, NaN features) and leaves them to
+        the artifact.
+
+        Args:
+            batch: numpy int32 ids `[batch, time]` or float32 features
+                `[batch, time, num_features]`.
+
+        Returns:
+            numpy float32 array, e.g. `[batch, num_classes]` probabilities.
+
+        Example:
+
+        >>> predictor = load_exported("saved_models/m/1", prefer="tflite")
+        >>> predictor.predict_batch(predictor.validate_array([[5, 9, 2]]))
+        array([[0.31, 0.69]], dtype=float32)
+        """
         raise NotImplementedError
 
     def _run_texts(self, texts, ids):
-        return self._run(ids)
+        return self.predict_batch(ids)
 
 
 class SavedModelPredictor(ExportedModel):
-    """Runs the SavedModel's signatures (`text` for strings, `serving_default` else)."""
+    """Runs the SavedModel's signatures (`text` for strings, `token_ids` or
+    `features` else; `ids` for versions exported before the rename).
+
+    Attributes:
+        batch_signature: the signature `predict_batch` calls: "token_ids" or
+            "features", "ids" for a version exported before the rename.
+    """
 
     kind = "saved_model"
 
@@ -215,6 +289,10 @@ class SavedModelPredictor(ExportedModel):
                 import tensorflow_text  # noqa: F401  (registers the text signature's ops)
         self._tf = tf
         self._loaded = tf.saved_model.load(path)
+        available = self._loaded.signatures
+        candidates = (serving["input"]["name"], serving_lib.SIGNATURE_IDS,
+                      serving_lib.SIGNATURE_DEFAULT)
+        self.batch_signature = next(name for name in candidates if name in available)
 
     def _call(self, signature, **inputs):
         tf = self._tf
@@ -222,11 +300,27 @@ class SavedModelPredictor(ExportedModel):
             outputs = self._loaded.signatures[signature](**inputs)
         except tf.errors.InvalidArgumentError as error:
             # The graph's own asserts; normally the checks above catch it first.
-            raise ValueError(f"The SavedModel refused the input: {error.message.splitlines()[0]}") from None
+            raise ValueError(
+                f"The SavedModel refused the input: {error.message.splitlines()[0]}") from None
         return outputs[self.serving["output"]["name"]].numpy()
 
-    def _run(self, batch):
-        return self._call("serving_default",
+    def predict_batch(self, batch):
+        """Run a valid batch through the `token_ids` / `features` signature.
+
+        Args:
+            batch: numpy int32 ids `[batch, time]` or float32 features
+                `[batch, time, num_features]`, already checked.
+
+        Returns:
+            numpy float32 array of the model's outputs.
+
+        Example:
+
+        >>> load_exported("saved_models/m/1").predict_batch(np.array([[5, 9]], "int32"))
+        array([[0.31, 0.69]], dtype=float32)
+        """
+        batch = np.asarray(batch, dtype=self.serving["input"]["dtype"])
+        return self._call(self.batch_signature,
                           **{self.serving["input"]["name"]: self._tf.constant(batch)})
 
     def _run_texts(self, texts, ids):
@@ -246,7 +340,8 @@ class TFLitePredictor(ExportedModel):
         self._interpreter = Interpreter(model_path=os.fspath(path), num_threads=num_threads)
         self._interpreter.allocate_tensors()
         signatures = self._interpreter.get_signature_list()
-        self._signature = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+        default = serving_lib.SIGNATURE_DEFAULT
+        self._signature = default if default in signatures else next(iter(signatures))
         self._runner = self._interpreter.get_signature_runner(self._signature)
         inputs = self._runner.get_input_details()
         if len(inputs) != 1:
@@ -256,7 +351,23 @@ class TFLitePredictor(ExportedModel):
         self._rows_per_call = max(int(shape[0]), 1)
         self._input_dtype = np.dtype(detail["dtype"])
 
-    def _run(self, batch):
+    def predict_batch(self, batch):
+        """Run a valid batch, `rows_per_call` rows per interpreter call.
+
+        Args:
+            batch: numpy ids `[batch, time]` or features
+                `[batch, time, num_features]`, already checked.
+
+        Returns:
+            numpy float32 array of the model's outputs.
+
+        Example:
+
+        >>> predictor = load_exported("saved_models/m/1/model.tflite")
+        >>> predictor.predict_batch(np.array([[5, 9]], "int32"))
+        array([[0.31, 0.69]], dtype=float32)
+        """
+        batch = np.asarray(batch)
         step = self._rows_per_call
         count = len(batch)
         if count % step:
@@ -266,15 +377,14 @@ class TFLitePredictor(ExportedModel):
         outputs = []
         for start in range(0, len(batch), step):
             # The signature runner resizes the input to this call's sequence length.
-            result = self._runner(**{self._input_name: batch[start:start + step].astype(self._input_dtype)})
+            rows = batch[start:start + step].astype(self._input_dtype)
+            result = self._runner(**{self._input_name: rows})
             outputs.append(np.asarray(next(iter(result.values()))))
         return np.concatenate(outputs, axis=0)[:count].astype("float32")
 
 
 def _serving_from_tflite(path):
     from ai_edge_litert.interpreter import Interpreter
-
-    from rnn_zoo.export.saved_model import DEFAULT_MAX_LENGTH
 
     interpreter = Interpreter(model_path=os.fspath(path))
     signatures = interpreter.get_signature_list()
@@ -291,7 +401,7 @@ def _serving_from_tflite(path):
         # out-of-range ids to OOV; negative ids are still refused here.
         "vocab_size": None,
         "num_features": None if is_tokens else shape[-1],
-        "max_length": DEFAULT_MAX_LENGTH,
+        "max_length": serving_lib.DEFAULT_MAX_LENGTH,
     }
 
 
@@ -319,8 +429,6 @@ def load_exported(path, prefer="saved_model", num_threads=1):
     >>> predictor = rnn_zoo.export.load_exported("saved_models/lstm_text_classifier/1")
     >>> predictor.predict(["the food was not bad"])
     """
-    from rnn_zoo.validation import check_choice
-
     check_choice(prefer, "prefer", ("saved_model", "tflite"), where="load_exported")
     path = os.fspath(path)
     if os.path.isfile(path):
@@ -355,10 +463,10 @@ def load_exported(path, prefer="saved_model", num_threads=1):
             f"No {manifest_lib.MANIFEST_FILE} in {folder}: not an rnn-zoo export, so its "
             "input limits are unknown."
         )
-    labels_path = os.path.join(folder, "labels.txt")
+    labels_path = os.path.join(folder, serving_lib.LABELS_FILE)
     labels = manifest_lib.read_labels(labels_path) if os.path.isfile(labels_path) else None
     vectorizer = None
-    if os.path.isfile(os.path.join(folder, "text_vectorizer.json")):
+    if os.path.isfile(os.path.join(folder, serving_lib.VECTORIZER_CONFIG_FILE)):
         from rnn_zoo.text import TextVectorizer
 
         vectorizer = TextVectorizer.load(folder)

@@ -23,54 +23,32 @@ whole sequence and can't stream; mean / max / attention pooling is refused
 too (use pooling="last").
 """
 
-import dataclasses
 import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from rnn_zoo import atomic
 from rnn_zoo.export import fused
+from rnn_zoo.export import parity
+from rnn_zoo.export import supported
 from rnn_zoo.export import verify
-from rnn_zoo.export.graph import _IDENTITY_LAYERS
-from rnn_zoo.export.graph import _KERAS_MASK
-from rnn_zoo.export.graph import OOV_ID
-from rnn_zoo.export.graph import tree_flatten
-from rnn_zoo.export.tflite import QUANTIZATIONS
-from rnn_zoo.export.tflite import check_no_flex
-from rnn_zoo.export.tflite import convert_functions
-from rnn_zoo.export.tflite import write_atomically
+from rnn_zoo.export.converter import check_no_flex
+from rnn_zoo.export.converter import convert_functions
+from rnn_zoo.export.results import StreamingReport
+from rnn_zoo.export.serving import OOV_ID
+from rnn_zoo.export.supported import KERAS_MASK
+from rnn_zoo.export.supported import tree_flatten
+from rnn_zoo.tasks import QUANTIZATIONS
 from rnn_zoo.validation import check_choice
 
 SIGNATURE = "step"
+# "int8" is refused: the states would need calibrated ranges the app can't keep.
+STREAMING_QUANTIZATIONS = tuple(mode for mode in QUANTIZATIONS if mode != "int8")
 
-
-@dataclasses.dataclass
-class StreamingReport:
-    """What `export_streaming_tflite` wrote.
-
-    Attributes:
-        path, ops, size_bytes, quantization: as in `TFLiteReport`.
-        state_names: the state inputs in order (outputs are "new_" + name).
-        state_units: width of each state.
-        max_abs_diff: max |step-by-step - Keras on the whole sequence| over
-            the verification rows (final output for pooled models, every
-            real step for per-step models).
-        inputs, outputs: signature details.
-    """
-
-    path: str
-    ops: list
-    size_bytes: int
-    quantization: str
-    state_names: list
-    state_units: list
-    max_abs_diff: float
-    inputs: list
-    outputs: list
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
+__all__ = ["SIGNATURE", "StepGraph", "StreamingReport", "export_streaming_tflite",
+           "run_stream"]
 
 
 def _refuse(layer, why):
@@ -86,9 +64,6 @@ class StepGraph:
     """
 
     def __init__(self, model):
-        from rnn_zoo import heads
-        from rnn_zoo import layers as zoo_layers
-
         if len(model.inputs) != 1:
             raise ValueError(f"Model '{model.name}' has {len(model.inputs)} inputs; "
                              "streaming export supports single-input models.")
@@ -97,28 +72,23 @@ class StepGraph:
                          for variable in model.weights}
         self.cells = {}
         self.state_names, self.state_units = [], []
-        supported = (keras.layers.InputLayer, zoo_layers.RightAlignPadding,
-                     keras.layers.Embedding, keras.layers.Masking, keras.layers.Dense,
-                     zoo_layers.RestoreOrder) + _IDENTITY_LAYERS
         for layer in model.layers:
-            if isinstance(layer, keras.layers.Bidirectional):
-                raise _refuse(layer, "a bidirectional layer reads the sequence from "
-                              "the end, so it needs the whole sequence")
-            if isinstance(layer, (heads.MaskedPooling, heads.AttentionPooling)):
-                raise _refuse(layer, "mean / max / attention pooling needs every step; "
-                              "build the model with pooling='last'")
-            if isinstance(layer, keras.layers.RNN):
+            kind = supported.layer_kind(layer)
+            if kind in supported.STREAMING_REFUSALS:
+                raise _refuse(layer, supported.STREAMING_REFUSALS[kind])
+            if kind == supported.RECURRENT:
                 cell = fused.CellWeights(layer)
                 if cell.go_backwards:
                     raise _refuse(layer, "go_backwards=True reads from the end")
                 index = len(self.cells) + 1
                 self.cells[id(layer)] = (index, cell)
-                names = [f"state_{index}_h"] + ([f"state_{index}_c"] if cell.kind == "lstm" else [])
+                names = [f"state_{index}_h"] + (
+                    [f"state_{index}_c"] if cell.kind == "lstm" else [])
                 self.state_names += names
                 self.state_units += [cell.units] * len(names)
-            elif isinstance(layer, keras.layers.Dense):
+            elif kind == supported.DENSE:
                 fused.activation_name(layer.activation, layer.name)
-            elif not isinstance(layer, supported):
+            elif kind is None:
                 raise _refuse(layer, "no streaming form for this layer type")
         spec = model.inputs[0]
         self.input_name = "token_id" if len(spec.shape) == 2 else spec.name
@@ -141,8 +111,6 @@ class StepGraph:
         Returns:
             dict with the model outputs and "new_" + state name entries.
         """
-        from rnn_zoo import layers as zoo_layers
-
         computed = {id(self.model.inputs[0]): step_input}
         new_states = {}
         is_padding = tf.zeros([1], tf.bool)
@@ -155,27 +123,28 @@ class StepGraph:
                 layer = node.operation
                 if not isinstance(layer, keras.layers.Layer):
                     for symbolic in node.outputs:
-                        computed[id(symbolic)] = _KERAS_MASK
+                        computed[id(symbolic)] = KERAS_MASK
                     continue
                 args, _ = node.arguments.fill_in(computed)
-                if any(arg is _KERAS_MASK for arg in tree_flatten(args)):
+                if any(arg is KERAS_MASK for arg in tree_flatten(args)):
                     raise _refuse(layer, "its input is a raw keras.ops result")
                 value = args[0]
-                if isinstance(layer, zoo_layers.RightAlignPadding):
+                kind = supported.layer_kind(layer)
+                if kind == supported.RIGHT_ALIGN:
                     pad = tf.cast(layer.padding_value, value.dtype)
                     is_padding = tf.equal(value, pad)
                     if len(value.shape) == 2:
                         is_padding = tf.reduce_all(is_padding, axis=-1)
                     outputs = (value, tf.zeros([1], tf.int32)) if layer.return_order else value
-                elif isinstance(layer, zoo_layers.RestoreOrder):
+                elif kind == supported.RESTORE_ORDER:
                     outputs = value[0]
-                elif isinstance(layer, keras.layers.Embedding):
+                elif kind == supported.EMBEDDING:
                     ids = tf.cast(value, tf.int32)
                     vocab_size = int(layer.input_dim)
                     ids = tf.where(tf.logical_or(ids < 0, ids >= vocab_size),
                                    tf.fill(tf.shape(ids), min(OOV_ID, vocab_size - 1)), ids)
                     outputs = tf.gather(self._const(layer.embeddings), ids)
-                elif isinstance(layer, keras.layers.RNN):
+                elif kind == supported.RECURRENT:
                     index, cell = self.cells[id(layer)]
                     names = [f"state_{index}_h"] + (
                         [f"state_{index}_c"] if cell.kind == "lstm" else [])
@@ -187,7 +156,7 @@ class StepGraph:
                     for name, tensor in zip(names, new):
                         new_states["new_" + name] = tensor
                     outputs = new[0]
-                elif isinstance(layer, keras.layers.Dense):
+                elif kind == supported.DENSE:
                     out = tf.matmul(value, self._const(layer.kernel))
                     if layer.use_bias:
                         out = out + self._const(layer.bias)
@@ -215,6 +184,11 @@ def run_stream(interpreter, graph_or_report, sequence):
 
     Returns:
         dict output name -> `[time, ...]` stacked per-step outputs.
+
+    Example:
+
+    >>> report = export_streaming_tflite(model, "step.tflite")
+    >>> outputs = run_stream(verify.load_interpreter("step.tflite"), report, [5, 9, 2])
     """
     names, units = graph_or_report.state_names, graph_or_report.state_units
     states = {name: np.zeros((1, width), "float32") for name, width in zip(names, units)}
@@ -243,8 +217,8 @@ def export_streaming_tflite(model, path, quantization=None, verification_data=No
         path: the `.tflite` file to write (atomically).
         quantization: None, "float16" or "dynamic_int8" ("int8" is refused:
             the states would need calibrated ranges the app can't keep).
-        verification_data: a right-padded numpy batch; None uses
-            `rnn_zoo.export.tflite.default_verification_data(model)`.
+        verification_data: a padded numpy batch; None uses
+            `rnn_zoo.export.parity.verification_inputs(model)`.
 
     Returns:
         A `StreamingReport`.
@@ -256,9 +230,7 @@ def export_streaming_tflite(model, path, quantization=None, verification_data=No
     >>> report.state_names
     ['state_1_h', 'state_1_c']
     """
-    from rnn_zoo.export.tflite import default_verification_data
-
-    check_choice(quantization, "quantization", QUANTIZATIONS[:3],
+    check_choice(quantization, "quantization", STREAMING_QUANTIZATIONS,
                  where="export_streaming_tflite")
     graph = StepGraph(model)
     state_specs = [tf.TensorSpec([1, width], tf.float32, name=name)
@@ -271,11 +243,12 @@ def export_streaming_tflite(model, path, quantization=None, verification_data=No
                            autograph=False)
     content = convert_functions({SIGNATURE: function}, quantization=quantization)
     ops = check_no_flex(content)
-    write_atomically(path, content)
+    atomic.write_bytes(path, content)
 
     interpreter = verify.load_interpreter(path)
     data = verification_data if verification_data is not None \
-        else default_verification_data(model)
+        else parity.verification_inputs(model)
+    pad = parity.padding_value(model)
     worst = 0.0
     for row in data:
         expected = model(row[np.newaxis], training=False)
@@ -285,7 +258,7 @@ def export_streaming_tflite(model, path, quantization=None, verification_data=No
             reference = np.asarray(reference)[0]
             got = streamed[name]
             if reference.ndim == got.ndim:  # per-step outputs: compare real steps
-                real = row != 0 if row.ndim == 1 else np.any(row != 0, axis=-1)
+                real = row != pad if row.ndim == 1 else np.any(row != pad, axis=-1)
                 difference = np.abs(got[real] - reference[real])
             else:  # pooled: the output after the last step
                 difference = np.abs(got[-1] - reference)

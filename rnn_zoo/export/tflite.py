@@ -21,256 +21,84 @@ Parity is exact for float32 (max abs diff vs Keras; the tests hold it to
 tagging outputs) and the max abs diff is reported for information.
 """
 
-import dataclasses
 import os
-import re
-import shutil
-import tempfile
 import warnings
 
 import numpy as np
+import tensorflow as tf
 
+from rnn_zoo import atomic
 from rnn_zoo.export import fused
+from rnn_zoo.export import parity
 from rnn_zoo.export import verify
+from rnn_zoo.export.converter import check_no_flex
+from rnn_zoo.export.converter import convert_functions
+from rnn_zoo.export.converter import op_names_from_flatbuffer
+from rnn_zoo.export.graph import ModelGraph
+from rnn_zoo.export.results import TFLiteReport
+from rnn_zoo.tasks import LSTM_KERNELS
+from rnn_zoo.tasks import QUANTIZATIONS
 from rnn_zoo.validation import check_choice
 from rnn_zoo.validation import check_positive_int
 
-QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
-# How an LSTM is written: TFLite's fused kernel, or rnn_zoo's static-shape
-# WHILE loop (see `export_tflite`).
-LSTM_KERNELS = ("fused", "loop")
-
-
-@dataclasses.dataclass
-class TFLiteReport:
-    """What `export_tflite` wrote and how well it matches Keras.
-
-    Attributes:
-        path: the `.tflite` file.
-        ops: sorted unique operator names (builtins only unless
-            `allow_flex=True`).
-        size_bytes: file size.
-        max_abs_diff: max |TFLite - Keras| over the verification inputs and
-            every output.
-        top1_agreement: fraction of argmax positions (per sequence, or per
-            real token for per-step outputs) where TFLite and Keras agree;
-            None for single-value outputs.
-        latency_ms: median time of one `invoke` (batch `batch_size`,
-            `num_threads` threads) on the longest verification input.
-        quantization: the quantization mode, None for float32.
-        batch_size: the static batch of the exported signature.
-        inputs, outputs: signature details (`name`, `shape` with -1 for the
-            dynamic time axis, `dtype`).
-        num_verification_samples: rows compared with Keras.
-        lstm_kernel: how LSTM layers were written, "fused" or "loop" (always
-            "loop" for "int8").
-        low_precision_tensors: tensors stored as int8 (or float16 for
-            "float16"): 0 for float32, and 0 means a quantization mode left
-            every weight in float32 (a warning says why).
-    """
-
-    path: str
-    ops: list
-    size_bytes: int
-    max_abs_diff: float
-    top1_agreement: float
-    latency_ms: float
-    quantization: str
-    batch_size: int
-    inputs: list
-    outputs: list
-    num_verification_samples: int
-    low_precision_tensors: int = 0
-    lstm_kernel: str = "fused"
-
-    def to_dict(self):
-        """A JSON-ready dict (for manifests)."""
-        return dataclasses.asdict(self)
-
-
-def _flex_error(message):
-    names = sorted(set(re.findall(r"\btf\.([A-Za-z0-9_]+)", message)))
-    return ValueError(
-        "The model needs TensorFlow ops that TFLite has no builtin kernel for "
-        f"(Select TF / Flex ops: {', '.join(names) or 'see the converter message'}). "
-        "Pass allow_flex=True to export anyway (the app must then link the Flex "
-        f"delegate). Converter message: {message.strip().splitlines()[0] if message else ''}"
-    )
-
-
-def convert_functions(signatures, quantization=None, representative_data=None,
-                      allow_flex=False):
-    """Convert `tf.function`s to TFLite bytes via a temporary SavedModel.
-
-    The LSTM composite-function fusion only happens on the SavedModel path:
-    `from_concrete_functions` inlines the functions first and loses it
-    (measured: a `WHILE` loop instead of `UNIDIRECTIONAL_SEQUENCE_LSTM`).
-
-    Args:
-        signatures: dict of signature name -> `tf.function` with an
-            `input_signature`.
-        quantization: one of `QUANTIZATIONS`.
-        representative_data: for "int8": a callable returning an iterator of
-            dicts `{input name: array}` (one signature's inputs).
-        allow_flex: bool, also allow Select TF ops.
-
-    Returns:
-        The flatbuffer bytes.
-    """
-    import tensorflow as tf
-
-    check_choice(quantization, "quantization", QUANTIZATIONS, where="export_tflite")
-    directory = tempfile.mkdtemp(prefix="rnn_zoo_tflite_")
-    try:
-        module = tf.Module()
-        concrete = {}
-        for name, function in signatures.items():
-            setattr(module, f"fn_{name}", function)
-            concrete[name] = function.get_concrete_function()
-        tf.saved_model.save(module, directory, signatures=concrete)
-        converter = tf.lite.TFLiteConverter.from_saved_model(
-            directory, signature_keys=list(signatures))
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if quantization == "float16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif quantization == "dynamic_int8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif quantization == "int8":
-            if representative_data is None:
-                raise ValueError(
-                    "quantization='int8' needs `representative_data` (inputs that "
-                    "look like production data) to calibrate activation ranges."
-                )
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative_data
-            # Int8 kernels where they exist, float builtins for the rest
-            # (the input ids / features and outputs keep their dtypes).
-            ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
-        if allow_flex:
-            ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
-        converter.target_spec.supported_ops = ops
-        try:
-            content = converter.convert()
-        except Exception as error:  # ConverterError: name the offending ops.
-            if "Select TF" in str(error) or "not supported" in str(error) or "tf." in str(error):
-                raise _flex_error(str(error)) from error
-            raise
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-    if not content:
-        raise ValueError("The TFLite converter returned an empty model.")
-    return content
-
-
-def check_no_flex(content, allow_flex=False):
-    """Raise a ValueError naming any Flex op in `content` (unless allowed).
-
-    Returns:
-        The sorted op names, read from the flatbuffer (the stock interpreter
-        refuses to load a model with Flex ops, so don't ask it).
-    """
-    names = op_names_from_flatbuffer(content)
-    flex = verify.flex_ops(names)
-    if flex and not allow_flex:
-        raise ValueError(f"The exported model contains Select TF (Flex) ops {flex}; "
-                         "pass allow_flex=True to accept them.")
-    return names
-
-
-def op_names_from_flatbuffer(content):
-    """Sorted unique op names of a `.tflite` flatbuffer (custom ops by their
-    custom name, e.g. "FlexTensorListReserve")."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
-    builtin_names = {value: name for name, value in vars(schema.BuiltinOperator).items()
-                     if not name.startswith("_")}
-    names = set()
-    for code in model.operatorCodes:
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-        if builtin == schema.BuiltinOperator.CUSTOM:
-            custom = code.customCode
-            names.add(custom.decode() if isinstance(custom, bytes) else str(custom))
-        else:
-            names.add(builtin_names.get(builtin, str(builtin)))
-    return sorted(names)
+# Names other modules and scripts import from here.
+__all__ = [
+    "LSTM_KERNELS",
+    "QUANTIZATIONS",
+    "TFLiteReport",
+    "check_no_flex",
+    "compare_with_keras",
+    "convert_functions",
+    "export_tflite",
+    "op_names_from_flatbuffer",
+    "write_atomically",
+]
 
 
 def write_atomically(path, content):
-    """Write bytes to `path` via a temporary file and a rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    """Write bytes to `path` atomically (an alias of `rnn_zoo.atomic.write_bytes`).
 
-
-def _padding_value(model):
-    from rnn_zoo import layers as zoo_layers
-
-    for layer in model.layers:
-        if isinstance(layer, zoo_layers.RightAlignPadding):
-            return layer.padding_value
-    return 0
-
-
-def default_verification_data(model, num_samples=8, max_steps=12, seed=0):
-    """Deterministic inputs a model accepts: random lengths 1..max_steps,
-    rows padded at the end with the padding value.
+    Args:
+        path: the destination file.
+        content: bytes.
 
     Returns:
-        A numpy array `[num_samples, max_steps, ...]`.
+        `path`.
+
+    Example:
+
+    >>> write_atomically("model.tflite", content)
+    'model.tflite'
     """
-    import keras
-
-    rng = np.random.default_rng(seed)
-    spec = model.inputs[0]
-    lengths = rng.integers(1, max_steps + 1, size=num_samples)
-    lengths[0] = max_steps
-    pad = _padding_value(model)
-    if len(spec.shape) == 2:
-        embedding = next(layer for layer in model.layers
-                         if isinstance(layer, keras.layers.Embedding))
-        data = rng.integers(1, embedding.input_dim, size=(num_samples, max_steps))
-        data = data.astype(spec.dtype)
-    else:
-        data = rng.normal(size=(num_samples, max_steps, spec.shape[-1])).astype("float32")
-    for row, length in enumerate(lengths):
-        data[row, length:] = pad
-    return data
-
-
-def _as_batch(data, model):
-    """Verification data as one padded numpy array."""
-    if isinstance(data, np.ndarray):
-        return data
-    samples = [np.asarray(sample) for sample in data]
-    longest = max(sample.shape[0] for sample in samples)
-    pad = _padding_value(model)
-    batch = np.full((len(samples), longest) + samples[0].shape[1:], pad,
-                    dtype=samples[0].dtype)
-    for row, sample in enumerate(samples):
-        batch[row, : sample.shape[0]] = sample
-    return batch
+    return atomic.write_bytes(path, content)
 
 
 def compare_with_keras(model, interpreter, data, batch_size=1, signature_key=None):
     """Run `data` through Keras and the interpreter.
 
+    Args:
+        model: the Keras model the file was exported from.
+        interpreter: a LiteRT interpreter (`verify.load_interpreter`).
+        data: a padded numpy batch or a list of samples; rows beyond a
+            multiple of `batch_size` are dropped.
+        batch_size: the file's static batch, default 1.
+        signature_key: the signature to run, default the first.
+
     Returns:
         `(max_abs_diff, top1_agreement)` over every output. Top-1 compares
         argmax of the last axis (skipped for width-1 outputs); for per-step
         outputs only the real (non-padding) positions count.
+
+    Raises:
+        ValueError: fewer rows than `batch_size`, or an output shape that
+            differs from Keras's.
+
+    Example:
+
+    >>> compare_with_keras(model, verify.load_interpreter("model.tflite"), data)
+    (2.384185791015625e-07, 1.0)
     """
-    data = _as_batch(data, model)
+    data = parity.as_batch(data, model)
     rows = len(data) - len(data) % batch_size
     if rows == 0:
         raise ValueError(
@@ -282,7 +110,7 @@ def compare_with_keras(model, interpreter, data, batch_size=1, signature_key=Non
     expected = expected if isinstance(expected, (list, tuple)) else [expected]
     got = verify.predict_rows(interpreter, model.inputs[0].name, data, batch_size,
                               signature_key)
-    pad = _padding_value(model)
+    pad = parity.padding_value(model)
     real = data != pad if data.ndim == 2 else np.any(data != pad, axis=-1)
     worst, agree, total = 0.0, 0, 0
     for name, reference in zip(model.output_names, expected):
@@ -324,7 +152,7 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
         batch_size: int >= 1, the static batch of the signature (default 1;
             the fused kernel needs a static batch). Rows run one by one.
         verification_data: a padded numpy batch or a list of samples; None
-            uses `default_verification_data(model)`.
+            uses `rnn_zoo.export.parity.verification_inputs(model)`.
         num_threads: threads for the latency measurement, default 1.
         allow_flex: bool, default False: raise a ValueError naming the ops
             if any Select TF (Flex) op is needed.
@@ -348,10 +176,6 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
     >>> "UNIDIRECTIONAL_SEQUENCE_LSTM" in report.ops
     True
     """
-    import tensorflow as tf
-
-    from rnn_zoo.export.graph import ModelGraph
-
     check_choice(quantization, "quantization", QUANTIZATIONS, where="export_tflite")
     check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_tflite")
     batch_size = check_positive_int(batch_size, "batch_size", where="export_tflite")
@@ -370,7 +194,7 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
 
     calibration = None
     if quantization == "int8" and representative_data is not None:
-        calibration_batch = _as_batch(representative_data, model)
+        calibration_batch = parity.as_batch(representative_data, model)
 
         def calibration():
             usable = len(calibration_batch) - len(calibration_batch) % batch_size
@@ -383,8 +207,8 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
     write_atomically(path, content)
 
     data = verification_data if verification_data is not None \
-        else default_verification_data(model)
-    data = _as_batch(data, model)
+        else parity.verification_inputs(model)
+    data = parity.as_batch(data, model)
     interpreter = verify.load_interpreter(path, num_threads=num_threads)
     max_abs_diff, top1 = compare_with_keras(model, interpreter, data, batch_size)
     details = verify.signature_details(interpreter)

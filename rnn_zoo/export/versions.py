@@ -1,8 +1,8 @@
 """Immutable, integer-numbered versions written atomically (the TF Serving layout).
 
 ```
-<root>/<name>/<version>/      saved_model.pb, variables/, model.tflite, manifest.json, ...
-<root>/<name>/.partial-v3-pid812-k2j9/   a version being written (ignored by everyone)
+<export_root>/<name>/<version>/      saved_model.pb, variables/, model.tflite, manifest.json, ...
+<export_root>/<name>/.partial-v3-pid812-k2j9/   a version being written (ignored by everyone)
 ```
 
 A version is first written into a temporary folder in the same parent, checked,
@@ -18,33 +18,32 @@ Existing versions are never replaced: renaming onto an existing, non-empty folde
 fails on POSIX (`ENOTEMPTY`/`EEXIST`), and the check is made again at that moment,
 so two concurrent exports of the same version can't both win.
 
-The layout helpers import nothing heavy; `export_model` (the versioned export
-itself) imports TensorFlow only when called.
+These helpers import nothing heavy; `rnn_zoo.export.api.export_model` (the
+versioned export itself) writes through them.
 """
 
-import dataclasses
 import errno
 import os
 import re
 import shutil
 import tempfile
 
+from rnn_zoo.export.results import ExportResult
+from rnn_zoo.export.results import VersionExistsError
+
+# ExportResult and VersionExistsError are re-exported for their old import path.
+__all__ = ["ExportResult", "VersionExistsError", "check_version", "clean_stale_partials",
+           "list_versions", "next_version", "write_version_atomically"]
+
 _PARTIAL_PREFIX = ".partial-"
 _PARTIAL_PATTERN = re.compile(r"^\.partial-v(\d+)-pid(\d+)-")
-
-
-class VersionExistsError(FileExistsError, ValueError):
-    """Exporting onto a version that already exists (versions are immutable).
-
-    A ValueError too, so the command line reports it as bad input (exit 2).
-    """
 
 
 def list_versions(model_dir):
     """The complete versions under `model_dir`, ascending.
 
     Args:
-        model_dir: path of `<root>/<name>`; may not exist yet.
+        model_dir: path of `<export_root>/<name>`; may not exist yet.
 
     Returns:
         Sorted list of ints: the folders whose name is a non-negative integer.
@@ -66,6 +65,12 @@ def list_versions(model_dir):
 def next_version(model_dir):
     """One more than the highest complete version, 1 for a new model.
 
+    Args:
+        model_dir: path of `<export_root>/<name>`; may not exist yet.
+
+    Returns:
+        int >= 1.
+
     Example:
 
     >>> next_version("saved_models/new_model")
@@ -80,7 +85,7 @@ def check_version(version, model_dir):
 
     Args:
         version: int >= 0.
-        model_dir: `<root>/<name>`.
+        model_dir: `<export_root>/<name>`.
 
     Returns:
         The version as int.
@@ -88,6 +93,11 @@ def check_version(version, model_dir):
     Raises:
         ValueError: not a non-negative integer.
         VersionExistsError: the version exists already.
+
+    Example:
+
+    >>> check_version(3, "saved_models/lstm_text_classifier")
+    3
     """
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise ValueError(
@@ -121,7 +131,7 @@ def clean_stale_partials(model_dir):
     network file system, run exports from one host per model name.
 
     Args:
-        model_dir: `<root>/<name>`.
+        model_dir: `<export_root>/<name>`.
 
     Returns:
         List of the deleted paths.
@@ -175,7 +185,7 @@ def write_version_atomically(model_dir, version, write_contents):
     """Write a version folder through a temporary folder and one atomic rename.
 
     Args:
-        model_dir: `<root>/<name>`, created if missing.
+        model_dir: `<export_root>/<name>`, created if missing.
         version: int >= 0, must not exist yet.
         write_contents: callable taking the temporary folder's path; it writes
             every file of the version there and checks them (raise to abort).
@@ -224,174 +234,3 @@ def write_version_atomically(model_dir, version, write_contents):
         shutil.rmtree(partial_dir, ignore_errors=True)
         raise
     return final_dir, value
-
-
-# --------------------------------------------------------------------------- export_model
-
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-@dataclasses.dataclass
-class ExportResult:
-    """What `export_model` wrote.
-
-    Attributes:
-        name: the model name (folder under `root`).
-        version: the integer version.
-        path: `<root>/<name>/<version>`.
-        files: relative path -> size in bytes, every file of the version.
-        parity: max absolute differences of each artifact against the model
-            on the backend it was trained on.
-        tflite: the TFLite report as a dict (ops, size_bytes, latency_ms,
-            quantization, ...), or None with `tflite=False`.
-        manifest: the whole `manifest.json`.
-    """
-
-    name: str
-    version: int
-    path: str
-    files: dict
-    parity: dict
-    tflite: dict
-    manifest: dict
-
-
-def _check_name(name):
-    if not isinstance(name, str) or not _NAME_PATTERN.match(name) or name.isdigit():
-        raise ValueError(
-            "Invalid value received for argument `name`. Expected a folder name of "
-            "letters, digits, '_', '.', '-' (not starting with '.' or '-', not a number). "
-            f"Received: name={name!r}"
-        )
-    return name
-
-
-def _tflite_parity(path, serving, reference, vectorizer):
-    # Independent of export_tflite's own check: runs the file through the same
-    # predictor users get and compares with the *trained* backend's outputs.
-    from rnn_zoo.export.predictor import TFLitePredictor
-    from rnn_zoo.export.saved_model import _max_abs_diff
-
-    predictor = TFLitePredictor(path, serving, vectorizer=vectorizer)
-    parity = {"tflite_max_abs_diff": _max_abs_diff(
-        predictor._run(reference["inputs"]), reference["outputs"])}
-    if "text_ids" in reference:
-        parity["tflite_text_max_abs_diff"] = _max_abs_diff(
-            predictor._run(reference["text_ids"]), reference["text_outputs"])
-    return parity
-
-
-def export_model(model, name=None, root="saved_models", version=None, vectorizer=None,
-                 labels=None, tflite=True, quantization=None, representative_data=None,
-                 max_length=None, verification_data=None, tolerance=1e-5, reference=None,
-                 lstm_kernel="fused"):
-    """Export `model` as an immutable version in the TF Serving layout.
-
-    Writes `<root>/<name>/<version>/` holding `saved_model.pb` + `variables/`
-    (signatures `serving_default`, `ids`/`features`, and `text` with a
-    vectorizer), `model.tflite` (builtins only, fused LSTM kernels),
-    `manifest.json`, `vocab.txt` + `text_vectorizer.json` and `labels.txt`.
-    Everything is written into a temporary folder beside the versions,
-    reloaded and compared with the model, and only then renamed into place
-    (see the module docstring): a killed export leaves no version behind.
-
-    Args:
-        model: a zoo `keras.Model`, trained on any backend (jax and torch
-            models are exported by a TensorFlow subprocess and compared with
-            their own backend's predictions).
-        name: folder name under `root`; default `model.name`.
-        root: the export root, default "saved_models".
-        version: int >= 0 or None (default: one more than the highest).
-            An existing version is refused (`VersionExistsError`).
-        vectorizer: optional `rnn_zoo.text.TextVectorizer` (token models).
-        labels: optional class names, one per output class.
-        tflite: bool, default True: also write `model.tflite`.
-        quantization: None, "float16", "dynamic_int8" or "int8" (TFLite only).
-        representative_data: calibration inputs for "int8".
-        lstm_kernel: "fused" (default) or "loop": how `model.tflite` writes
-            LSTM layers (see `rnn_zoo.export.tflite.export_tflite`).
-        max_length: longest accepted input in steps (default: the
-            vectorizer's max_length, else 512); recorded in the manifest.
-        verification_data: inputs to compare on; default a small padded batch.
-        tolerance: float, default 1e-5: largest allowed absolute difference for
-            the SavedModel and a float32 TFLite file (quantized files are
-            reported, not held to it).
-        reference: internal (cross-backend exports).
-
-    Returns:
-        An `ExportResult`.
-
-    Example:
-
-    >>> result = rnn_zoo.export.export_model(model, vectorizer=vectorizer,
-    ...                                      labels=["negative", "positive"])
-    >>> result.path, result.tflite["ops"]
-    ('saved_models/lstm_text_classifier/1', ['FULLY_CONNECTED', ..., 'UNIDIRECTIONAL_SEQUENCE_LSTM'])
-    """
-    import keras
-
-    from rnn_zoo.export.tflite import LSTM_KERNELS
-    from rnn_zoo.validation import check_choice
-
-    name = _check_name(name if name is not None else model.name)
-    check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_model")
-    model_dir = os.path.join(os.fspath(root), name)
-    if version is not None:
-        check_version(version, model_dir)  # refuse before any work
-    if keras.backend.backend() != "tensorflow":
-        from rnn_zoo.export import cross_backend
-
-        return cross_backend.export_in_tensorflow(
-            "export_model", model, vectorizer=vectorizer, verification_data=verification_data,
-            name=name, root=root, version=version, labels=labels, tflite=tflite,
-            quantization=quantization, representative_data=representative_data,
-            max_length=max_length, tolerance=tolerance, lstm_kernel=lstm_kernel)
-    from rnn_zoo.export import manifest as manifest_lib
-    from rnn_zoo.export import saved_model
-
-    version = next_version(model_dir) if version is None else check_version(version, model_dir)
-    if quantization is not None and not tflite:
-        raise ValueError(
-            "Invalid value received for argument `quantization`: it applies to the TFLite "
-            f"file, but tflite=False. Received: quantization={quantization!r}"
-        )
-    serving = saved_model.serving_spec(model, vectorizer, max_length)
-    if reference is None:
-        reference = saved_model.make_reference(model, vectorizer, verification_data, serving)
-
-    def write_contents(folder):
-        print(f"Writing SavedModel for '{name}' version {version} ...", flush=True)
-        exported = saved_model.export_saved_model(
-            model, folder, vectorizer=vectorizer, labels=labels, max_length=max_length,
-            tolerance=tolerance, reference=reference)
-        manifest = dict(exported.manifest, name=name, version=version,
-                        quantization=quantization, tflite=None)
-        parity = dict(exported.parity)
-        if tflite:
-            from rnn_zoo.export.tflite import export_tflite
-
-            print(f"Writing model.tflite (quantization={quantization}) ...", flush=True)
-            report = export_tflite(
-                model, os.path.join(folder, "model.tflite"), quantization=quantization,
-                representative_data=representative_data,
-                verification_data=reference["inputs"], lstm_kernel=lstm_kernel)
-            report = dict(report.to_dict(), path="model.tflite")
-            manifest["tflite"] = report
-            parity.update(_tflite_parity(os.path.join(folder, "model.tflite"), serving,
-                                         reference, vectorizer))
-            if quantization is not None:
-                # Quantized files differ by design; the figures are for information.
-                parity["tflite_quantized"] = True
-        checked = {key: value for key, value in parity.items()
-                   if not (quantization is not None and key.startswith("tflite"))}
-        saved_model.check_parity(checked, tolerance, where=f"export_model({name!r})")
-        manifest["parity"] = parity
-        manifest["files"] = manifest_lib.file_sizes(folder)
-        manifest_lib.write_manifest(folder, manifest)
-        return manifest
-
-    final_dir, manifest = write_version_atomically(model_dir, version, write_contents)
-    files = manifest_lib.file_sizes(final_dir)
-    return ExportResult(name=name, version=version, path=final_dir, files=files,
-                        parity=manifest["parity"], tflite=manifest["tflite"],
-                        manifest=manifest)

@@ -20,3 +20,15 @@ from rnn_zoo.tuning.search import run_search
 from rnn_zoo.tuning.specs import SearchSpec
 from rnn_zoo.tuning.specs import load_spec
 from rnn_zoo.tuning.specs import parse_spec
+
+__all__ = [
+    "DEFAULT_SPACE",
+    "RNNHyperModel",
+    "SearchResult",
+    "SearchSpec",
+    "TASKS",
+    "export_best",
+    "load_spec",
+    "parse_spec",
+    "run_search",
+]

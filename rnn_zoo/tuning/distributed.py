@@ -41,14 +41,16 @@ dies mid-trial is not detected, and its trial stays ongoing until the chief
 is stopped and resumed (resume re-queues it).
 """
 
+import logging
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 CHIEF_ID = "chief"
+
+logger = logging.getLogger(__name__)
 
 
 def free_port(host="127.0.0.1"):
@@ -111,8 +113,9 @@ def start_chief_watchdog(host, port, chief_gone_seconds=15.0, startup_seconds=30
                 continue
             limit = chief_gone_seconds if seen else startup_seconds
             if now - last_seen > limit:
-                print(f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: the chief at "
-                      f"{host}:{port} is gone; exiting.", file=sys.stderr, flush=True)
+                # An error, so it reaches the worker's log even with logging unset.
+                logger.error("worker %s: the chief at %s:%s is gone; exiting.",
+                             os.environ.get("KERASTUNER_TUNER_ID"), host, port)
                 os._exit(3)
             if not seen and now - started > startup_seconds:
                 os._exit(3)
@@ -124,9 +127,9 @@ def start_chief_watchdog(host, port, chief_gone_seconds=15.0, startup_seconds=30
 
 def serve_oracle(oracle, host, port):
     """Start keras-tuner's gRPC `OracleServicer` for `oracle`; returns (server, servicer)."""
-    import grpc
     from concurrent import futures
 
+    import grpc
     from keras_tuner.src import protos
     from keras_tuner.src.distribute import oracle_chief
 
@@ -199,7 +202,7 @@ class LocalWorkers:
 
 
 def run_chief(tuner, host, port, workers=None, num_workers=0, max_restarts=2,
-              grace_seconds=30.0, poll_seconds=0.2, progress=print):
+              grace_seconds=30.0, poll_seconds=0.2, progress=None):
     """Serve the oracle until every trial has ended, supervising local workers.
 
     Args:
@@ -211,12 +214,13 @@ def run_chief(tuner, host, port, workers=None, num_workers=0, max_restarts=2,
             worker is gone but trials remain.
         grace_seconds: how long to wait for workers to exit at the end.
         poll_seconds: the supervision loop's period.
-        progress: callable taking one line, or None.
+        progress: callable taking one line, or None (default) to log it
+            through `logging` (logger `rnn_zoo.tuning.distributed`).
 
     Returns:
         None. Raises RuntimeError when trials remain but no worker is left.
     """
-    say = progress or (lambda line: None)
+    say = progress if progress is not None else logger.info
     oracle = tuner.oracle
     oracle.verbose = 0  # our own one-line progress instead of upstream's tables
     tuner.save()

@@ -20,9 +20,9 @@ import numbers
 import keras
 import keras_tuner
 
-from rnn_zoo.factories import FACTORIES
-from rnn_zoo.heads import POOLINGS
-from rnn_zoo.layers import CELLS
+from rnn_zoo import tasks
+from rnn_zoo.tasks import CELLS
+from rnn_zoo.tasks import POOLINGS
 from rnn_zoo.validation import check_choice
 
 OPTIMIZERS = {
@@ -32,22 +32,9 @@ OPTIMIZERS = {
     "sgd": keras.optimizers.SGD,
 }
 
-# Per task: the loss and metrics the factory would compile with, whether the
-# input is token ids (then `embedding_dim` is searched), whether the output is
-# pooled to one vector (then `pooling` is searched), and whether a backward
-# pass is allowed (a language model must not read the token it predicts).
-TASKS = {
-    "text_classifier": dict(loss="sparse_categorical_crossentropy", metrics=("accuracy",),
-                            tokens=True, pooled=True, bidirectional=True),
-    "sequence_classifier": dict(loss="sparse_categorical_crossentropy", metrics=("accuracy",),
-                                tokens=False, pooled=True, bidirectional=True),
-    "sequence_tagger": dict(loss="sparse_categorical_crossentropy", metrics=("accuracy",),
-                            tokens=True, pooled=False, bidirectional=True),
-    "sequence_regressor": dict(loss="mse", metrics=("mae",),
-                               tokens=False, pooled=True, bidirectional=True),
-    "language_model": dict(loss="sparse_categorical_crossentropy", metrics=("accuracy",),
-                           tokens=True, pooled=False, bidirectional=False),
-}
+# The tasks the tuner searches (those with recurrent layers), name -> `Task`.
+# Loss, metrics, input kind, pooling and direction all come from the registry.
+TASKS = {name: tasks.TASKS[name] for name in tasks.RECURRENT_TASKS}
 
 # The default space. Every point of it can take the cuDNN kernel: only LSTM
 # and GRU cells (SimpleRNN has no cuDNN kernel), input `dropout` only (never
@@ -60,7 +47,7 @@ DEFAULT_SPACE = {
     "units": {"values": [16, 32, 64, 128]},
     "dropout": {"min": 0.0, "max": 0.4, "step": 0.1},
     "embedding_dim": {"values": [32, 64, 128]},
-    "pooling": {"values": ["last", "mean", "max", "attention"]},
+    "pooling": {"values": list(POOLINGS)},
     "optimizer": {"values": ["adam", "rmsprop"]},
     "learning_rate": {"min": 1e-4, "max": 1e-2, "sampling": "log"},
     "batch_size": {"values": [32, 64, 128]},
@@ -91,12 +78,12 @@ def task_hyperparameters(task, max_depth):
     """
     info = TASKS[task]
     names = ["cell"]
-    if info["bidirectional"]:
+    if info.bidirectional:
         names.append("bidirectional")
     names += ["depth"] + [f"units_{k}" for k in range(1, max_depth + 1)] + ["dropout"]
-    if info["tokens"]:
+    if info.tokens:
         names.append("embedding_dim")
-    if info["pooled"]:
+    if info.pooled:
         names.append("pooling")
     return names + ["optimizer", "learning_rate", "batch_size"]
 
@@ -186,7 +173,7 @@ def resolve_space(task, fixed=None, narrow=None, extra=None, where="RNNHyperMode
             raise ValueError(f"{where}: `{kind}` must be a dict of name -> values. "
                              f"Received: {entries!r}")
     space = copy.deepcopy(DEFAULT_SPACE)
-    if not TASKS[task]["bidirectional"]:
+    if not TASKS[task].bidirectional:
         space["bidirectional"] = {"values": [False]}
     # Depth first: it decides how many units_k exist.
     for kind in ("narrow", "fixed"):
@@ -289,7 +276,7 @@ class RNNHyperModel(keras_tuner.HyperModel):
         super().__init__(name=name or f"rnn_{task}", tunable=True)
         where = "RNNHyperModel"
         self.space = resolve_space(task, fixed=fixed, narrow=narrow, extra=extra, where=where)
-        factory = FACTORIES[task]
+        factory = TASKS[task].factory_function()
         searched = {"cell", "units", "depth", "bidirectional", "dropout", "pooling",
                     "embedding_dim", "learning_rate", "compile_model", "name"}
         allowed = tuple(p for p in inspect.signature(factory).parameters if p not in searched)
@@ -299,7 +286,9 @@ class RNNHyperModel(keras_tuner.HyperModel):
                              f"Expected some of {allowed}.")
         self.task = task
         self.task_args = dict(task_args)
-        self.fixed, self.narrow, self.extra = dict(fixed or {}), dict(narrow or {}), dict(extra or {})
+        self.fixed = dict(fixed or {})
+        self.narrow = dict(narrow or {})
+        self.extra = dict(extra or {})
 
     @property
     def max_depth(self):
@@ -307,7 +296,7 @@ class RNNHyperModel(keras_tuner.HyperModel):
 
     def objectives(self, validation=True):
         """The metric names this task reports, e.g. ("loss", "accuracy", "val_loss", ...)."""
-        names = ("loss",) + TASKS[self.task]["metrics"]
+        names = ("loss",) + tuple(TASKS[self.task].metrics)
         return names + tuple(f"val_{n}" for n in names) if validation else names
 
     def _hp(self, hp, name):
@@ -346,13 +335,13 @@ class RNNHyperModel(keras_tuner.HyperModel):
             arguments["embedding_dim"] = self._hp(hp, "embedding_dim")
         if "pooling" in self.space:
             arguments["pooling"] = self._hp(hp, "pooling")
-        model = FACTORIES[self.task](**arguments)
+        model = TASKS[self.task].build(**arguments)
         optimizer = OPTIMIZERS[self._hp(hp, "optimizer")](
             learning_rate=float(self._hp(hp, "learning_rate")))
         self._hp(hp, "batch_size")
         info = TASKS[self.task]
         # metrics= by keyword: positionally it binds to loss_weights (FACTS.md).
-        model.compile(optimizer=optimizer, loss=info["loss"], metrics=list(info["metrics"]))
+        model.compile(optimizer=optimizer, loss=info.loss, metrics=list(info.metrics))
         return model
 
     def fit(self, hp, model, *args, **kwargs):

@@ -1,9 +1,11 @@
 """Results of a search: a table (CSV and Markdown), a PNG plot, a best-trial summary."""
 
 import csv
+import io
 import json
 import os
 
+from rnn_zoo import atomic
 from rnn_zoo.tuning.runner import read_run_log
 
 
@@ -78,11 +80,14 @@ def write_report(rows, output_dir, objective, direction, title="search"):
     paths = {name: os.path.join(output_dir, file) for name, file in
              (("csv", "results.csv"), ("markdown", "results.md"),
               ("plot", "trials.png"), ("best", "best.json"))}
-    with open(paths["csv"], "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k) for k in columns})
+    # Every file is written atomically: a resumed or distributed search rewrites
+    # them while someone may be reading the last ones.
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k) for k in columns})
+    atomic.write_text(paths["csv"], table.getvalue())
     best = best_row(rows, direction)
     lines = [f"# {title}", "", f"Objective: `{objective}` ({direction}). "
              f"Trials: {len(rows)}, completed: "
@@ -94,11 +99,9 @@ def write_report(rows, output_dir, objective, direction, title="search"):
     lines.append("|" + "---|" * len(columns))
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
-    with open(paths["markdown"], "w", encoding="utf-8") as file:
-        file.write("\n".join(lines) + "\n")
-    with open(paths["best"], "w", encoding="utf-8") as file:
-        json.dump({"objective": objective, "direction": direction, "best": best}, file,
-                  indent=2, default=str)
+    atomic.write_text(paths["markdown"], "\n".join(lines) + "\n")
+    atomic.write_text(paths["best"], json.dumps(
+        {"objective": objective, "direction": direction, "best": best}, indent=2, default=str))
     _plot(rows, paths["plot"], objective, direction, title)
     return paths
 
@@ -125,5 +128,5 @@ def _plot(rows, path, objective, direction, title):
     axes.set_ylabel(objective)
     axes.set_title(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
     pyplot.close(figure)

@@ -21,6 +21,7 @@ gets wrong there, measured by `tests/test_tuning_resume.py`:
 
 import collections
 import json
+import logging
 import os
 import time
 
@@ -34,6 +35,8 @@ from keras_tuner.src.engine import tuner as kt_tuner
 from keras_tuner.src.engine import tuner_utils
 
 RUN_LOG = "trial_runs.jsonl"
+
+logger = logging.getLogger(__name__)
 _ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 
 
@@ -116,12 +119,13 @@ class ZooTunerMixin:
 
     Args:
         tuner_id: overrides `KERASTUNER_TUNER_ID` for this tuner's own files.
-        progress: callable taking one line of text, or None for silence.
+        progress: callable taking one line of text, or None to log it through
+            `logging` (logger `rnn_zoo.tuning.runner`).
         **kwargs: `keras_tuner.Tuner` arguments.
     """
 
     def __init__(self, *args, tuner_id=None, progress=None, **kwargs):
-        self._progress = progress
+        self._progress = progress if progress is not None else logger.info
         self._resume = not kwargs.get("overwrite", False)
         self._run_seconds = collections.defaultdict(lambda: {"build": 0.0, "fit": 0.0})
         # keras_tuner.Tuner directly: RandomSearch/Hyperband.__init__ would
@@ -135,7 +139,7 @@ class ZooTunerMixin:
         # of the first trial; oracle.json exists from the first create_trial.
         oracle_file = os.path.join(self.directory, self.project_name, "oracle.json")
         if self._resume and os.path.exists(oracle_file) and not self._is_worker():
-            print(f"Reloading Oracle from {oracle_file}")
+            self._progress(f"resuming the search in {oracle_file}")
             self.oracle.reload()
             return
         super()._populate_initial_space()
@@ -191,11 +195,10 @@ class ZooTunerMixin:
     def on_trial_begin(self, trial):
         self._run_seconds.pop(trial.trial_id, None)
         self._log_run("begin", trial)
-        if self._progress:
-            values = ", ".join(f"{k}={_short(v)}" for k, v in
-                               sorted(trial.hyperparameters.values.items())
-                               if trial.hyperparameters.is_active(k))
-            self._progress(f"[{self.tuner_id}] trial {trial.trial_id} started: {values}")
+        values = ", ".join(f"{k}={_short(v)}" for k, v in
+                           sorted(trial.hyperparameters.values.items())
+                           if trial.hyperparameters.is_active(k))
+        self._progress(f"[{self.tuner_id}] trial {trial.trial_id} started: {values}")
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
@@ -204,15 +207,14 @@ class ZooTunerMixin:
         super().on_trial_end(trial)
         self._log_run("end", trial, status=status, fit_seconds=seconds["fit"],
                       build_seconds=seconds["build"])
-        if self._progress:
-            try:
-                score = self.oracle.get_trial(trial.trial_id).score
-            except Exception:  # a worker whose chief is gone: the line is only progress
-                score = None
-            shown = "n/a" if score is None else f"{score:.4f}"
-            self._progress(f"[{self.tuner_id}] trial {trial.trial_id} {status.lower()} in "
-                           f"{seconds['fit']:.1f} s of fit: "
-                           f"{self.oracle.objective.name}={shown}")
+        try:
+            score = self.oracle.get_trial(trial.trial_id).score
+        except Exception:  # a worker whose chief is gone: the line is only progress
+            score = None
+        shown = "n/a" if score is None else f"{score:.4f}"
+        self._progress(f"[{self.tuner_id}] trial {trial.trial_id} {status.lower()} in "
+                       f"{seconds['fit']:.1f} s of fit: "
+                       f"{self.oracle.objective.name}={shown}")
 
 
 def _short(value):
@@ -259,7 +261,7 @@ def make_tuner(spec, hypermodel, directory, project_name="search", overwrite=Fal
         distribution_strategy: optional `tf.distribute.Strategy` for each trial
             (TF backend only).
         tuner_id: this process's id in a distributed search.
-        progress: callable taking one line, or None.
+        progress: callable taking one line, or None to log it.
 
     Returns:
         A `ZooTuner` or `ZooHyperband`.

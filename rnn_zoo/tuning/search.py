@@ -12,15 +12,24 @@ Output directory layout:
 
 import dataclasses
 import json
+import logging
 import os
 import sys
 import time
 
+from rnn_zoo import atomic
 from rnn_zoo.tuning import report
 from rnn_zoo.tuning import runner
 from rnn_zoo.tuning.specs import load_dataset
 
 PROJECT_NAME = "search"
+
+logger = logging.getLogger(__name__)
+
+
+def _reporter(progress):
+    """`progress` itself, or the module logger's `info` when it is None."""
+    return progress if progress is not None else logger.info
 
 
 def _comparable(spec):
@@ -44,12 +53,12 @@ def check_output_dir(spec, output_dir, overwrite):
         with open(path, encoding="utf-8") as file:
             previous = json.load(file)
         if previous != json.loads(json.dumps(current)):
-            changed = sorted(k for k in current if previous.get(k) != json.loads(json.dumps(current[k])))
+            changed = sorted(k for k in current
+                             if previous.get(k) != json.loads(json.dumps(current[k])))
             raise ValueError(
                 f"--output-dir {output_dir} holds a search of a different spec (changed: "
                 f"{changed}); pass --overwrite to start again, or another --output-dir.")
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(current, file, indent=2)
+    atomic.write_text(path, json.dumps(current, indent=2))
 
 
 def with_budget(spec, **budget):
@@ -57,13 +66,13 @@ def with_budget(spec, **budget):
     changes = {k: v for k, v in budget.items() if v is not None}
     for key, value in changes.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Invalid value for budget `{key}`: expected an integer >= 1. "
-                             f"Received: {value!r}")
+            raise ValueError(f"Invalid value received for argument `{key}`. Expected an "
+                             f"integer >= 1. Received: {key}={value!r}")
     return dataclasses.replace(spec, budget={**spec.budget, **changes})
 
 
 def run_search(spec, output_dir, overwrite=False, strategy=None, logical_cpus=None,
-               progress=print):
+               progress=None):
     """Search `spec` in one process; resumes what `output_dir` holds.
 
     Args:
@@ -73,14 +82,16 @@ def run_search(spec, output_dir, overwrite=False, strategy=None, logical_cpus=No
         strategy: None or "mirrored" (each trial trains with
             `tf.distribute.MirroredStrategy`; TF backend only).
         logical_cpus: with "mirrored", split the CPU into this many devices.
-        progress: callable taking one line, or None.
+        progress: callable taking one line of progress, or None (default) to
+            log it through `logging` (logger `rnn_zoo.tuning.search`).
 
     Returns:
         A `SearchResult`.
     """
+    progress = _reporter(progress)
     check_output_dir(spec, output_dir, overwrite)
     distribution = runner.mirrored_strategy(logical_cpus) if strategy == "mirrored" else None
-    if distribution is not None and progress:
+    if distribution is not None:
         progress(f"each trial trains with {type(distribution).__name__} over "
                  f"{distribution.num_replicas_in_sync} replica(s)")
     data = load_dataset(spec)
@@ -88,11 +99,10 @@ def run_search(spec, output_dir, overwrite=False, strategy=None, logical_cpus=No
     started = time.perf_counter()
     tuner = runner.make_tuner(spec, hypermodel, output_dir, PROJECT_NAME, overwrite=overwrite,
                               distribution_strategy=distribution, progress=progress)
-    if progress:
-        remaining = tuner.oracle.remaining_trials()
-        progress(f"searching {spec.name}: {spec.tuner} search, objective {spec.objective}, "
-                 f"{remaining} trial(s) left of {spec.budget['max_trials']}, "
-                 f"{spec.budget['epochs']} epoch(s) each")
+    remaining = tuner.oracle.remaining_trials()
+    progress(f"searching {spec.name}: {spec.tuner} search, objective {spec.objective}, "
+             f"{remaining} trial(s) left of {spec.budget['max_trials']}, "
+             f"{spec.budget['epochs']} epoch(s) each")
     tuner.search(**runner.search_kwargs(spec, data))
     wall = time.perf_counter() - started
     return finish(spec, tuner, data, output_dir, wall, progress)
@@ -104,7 +114,7 @@ class SearchResult:
 
     Attributes:
         tuner: the tuner (its oracle holds every trial).
-        data: the `PreparedData` searched on.
+        data: the `rnn_zoo.bundle.Prepared` searched on.
         rows: the results table (see `report.trial_rows`).
         best: the best completed row, or None.
         paths: the report files.
@@ -121,31 +131,33 @@ class SearchResult:
 
 def finish(spec, tuner, data, output_dir, wall, progress):
     """Write the report for a finished search and return a `SearchResult`."""
+    progress = _reporter(progress)
     direction = runner.objective_direction(spec.objective)
     rows = report.trial_rows(tuner.oracle, tuner.project_dir)
     paths = report.write_report(rows, output_dir, spec.objective, direction, title=spec.name)
     best = report.best_row(rows, direction)
-    if progress:
-        done = sum(r["status"] == "COMPLETED" for r in rows)
-        progress(f"done: {done} completed trial(s) in {wall:.1f} s")
-        if best is not None:
-            progress(f"best: trial {best['trial_id']} {spec.objective}={best['score']:.4f}")
-        progress(f"wrote {paths['csv']}, {paths['markdown']}, {paths['plot']}")
+    done = sum(r["status"] == "COMPLETED" for r in rows)
+    progress(f"done: {done} completed trial(s) in {wall:.1f} s")
+    if best is not None:
+        progress(f"best: trial {best['trial_id']} {spec.objective}={best['score']:.4f}")
+    progress(f"wrote {paths['csv']}, {paths['markdown']}, {paths['plot']}")
     return SearchResult(tuner=tuner, data=data, rows=rows, best=best, paths=paths,
                         wall_seconds=wall)
 
 
-def export_best(result, spec, root, progress=print):
+def export_best(result, spec, root, progress=None):
     """Export the best trial's model through `rnn_zoo.export.export_model`.
 
     Args:
         result: a `SearchResult` with a best trial.
         spec: its `SearchSpec` (the model is named after it).
         root: export root (TF Serving layout `root/<name>/<version>/`).
+        progress: callable taking one line, or None (default) to log it.
 
     Returns:
         Whatever `export_model` returns (its report).
     """
+    progress = _reporter(progress)
     if result.best is None:
         raise ValueError("--export: the search has no completed trial to export.")
     try:
@@ -153,20 +165,19 @@ def export_best(result, spec, root, progress=print):
     except ImportError as error:
         raise ValueError(f"--export: the export API is not available ({error}).") from None
     model = result.tuner.get_best_models(num_models=1)[0]
-    arguments = dict(name=spec.name, root=root)
+    arguments = dict(name=spec.name, export_root=root)
     # Text models carry their vocabulary; classifiers their label names.
     if result.data.vectorizer is not None:
         arguments["vectorizer"] = result.data.vectorizer
-    if result.data.class_names:
-        arguments["labels"] = list(result.data.class_names)
+    if result.data.labels:
+        arguments["labels"] = list(result.data.labels)
     exported = export_model(model, **arguments)
-    if progress:
-        progress(f"exported the best model (trial {result.best['trial_id']}) to {root}/{spec.name}")
+    progress(f"exported the best model (trial {result.best['trial_id']}) to {root}/{spec.name}")
     return exported
 
 
 def run_distributed(spec, output_dir, num_workers, overwrite=False, oracle_address=None,
-                    worker_args=(), grace_seconds=30.0, progress=print):
+                    worker_args=(), grace_seconds=30.0, progress=None):
     """Be the chief of a distributed search; start `num_workers` local workers.
 
     With `num_workers=0` the workers are remote (see `rnn_zoo.tuning.distributed`).
@@ -180,13 +191,14 @@ def run_distributed(spec, output_dir, num_workers, overwrite=False, oracle_addre
         worker_args: extra command-line arguments for the workers
             (e.g. `["--strategy", "mirrored"]`).
         grace_seconds: how long workers may take to exit once the search ends.
-        progress: callable taking one line, or None.
+        progress: callable taking one line, or None (default) to log it.
 
     Returns:
         A `SearchResult`.
     """
     from rnn_zoo.tuning import distributed
 
+    progress = _reporter(progress)
     if spec.path is None:
         raise ValueError("--workers needs a spec file: workers read the same file.")
     check_output_dir(spec, output_dir, overwrite)
@@ -204,23 +216,24 @@ def run_distributed(spec, output_dir, num_workers, overwrite=False, oracle_addre
                    "--max-trials", str(spec.budget["max_trials"]),
                    "--epochs", str(spec.budget["epochs"]), *worker_args]
         workers = distributed.LocalWorkers(command, host, port, log_dir=tuner.project_dir)
-    if progress:
-        progress(f"searching {spec.name}: chief + {num_workers} worker(s), "
-                 f"{tuner.oracle.remaining_trials()} trial(s) left of "
-                 f"{spec.budget['max_trials']}")
+    progress(f"searching {spec.name}: chief + {num_workers} worker(s), "
+             f"{tuner.oracle.remaining_trials()} trial(s) left of "
+             f"{spec.budget['max_trials']}")
     distributed.run_chief(tuner, host, port, workers=workers, num_workers=num_workers,
                           grace_seconds=grace_seconds, progress=progress)
     return finish(spec, tuner, data, output_dir, time.perf_counter() - started, progress)
 
 
-def run_worker(spec, output_dir, strategy=None, logical_cpus=None, progress=print):
+def run_worker(spec, output_dir, strategy=None, logical_cpus=None, progress=None):
     """Be one worker of a distributed search (`KERASTUNER_*` set in the environment).
 
     Exits on its own when the chief says STOPPED, or when the chief is gone
-    (watchdog). Never wipes the shared directory.
+    (watchdog). Never wipes the shared directory. `progress` is a callable
+    taking one line, or None (default) to log it.
     """
     from rnn_zoo.tuning import distributed
 
+    progress = _reporter(progress)
     missing = [k for k in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP",
                            "KERASTUNER_ORACLE_PORT") if not os.environ.get(k)]
     if missing:

@@ -13,6 +13,7 @@ seed = 0
 [dataset]                       # `name` plus that dataset's own keys (DATASETS)
 name = "negation_sentiment"
 num_samples = 600
+validation_split = 0.2          # share held out for the val_* objectives (was validation_fraction)
 
 [budget]                        # each an integer >= 1
 max_trials = 8
@@ -30,6 +31,11 @@ optimizer = ["adamw"]
 mask_value = 0.0
 ```
 
+Data preparation is `rnn_zoo.bundle.prepare`, the same step `rnn-zoo train`
+uses: one train/validation split (`split_indices`), the text vocabulary built
+on the training split only, and numeric series standardised by a
+`SequenceScaler` fitted on the training split (`scale = false` keeps them raw).
+
 Example:
 
 >>> spec = load_spec("tuning/negation_sentiment.toml")
@@ -39,9 +45,10 @@ Example:
 import dataclasses
 import os
 import tomllib
+import warnings
 
-import numpy as np
-
+from rnn_zoo.bundle import Prepared
+from rnn_zoo.bundle import prepare
 from rnn_zoo.tuning.hypermodel import TASKS
 from rnn_zoo.tuning.hypermodel import RNNHyperModel
 from rnn_zoo.validation import check_choice
@@ -54,20 +61,27 @@ BUDGET_DEFAULTS = {"max_trials": 10, "epochs": 3, "executions_per_trial": 1}
 
 # Dataset name -> the task it feeds and its keys with defaults. `path` keys
 # are resolved relative to the spec file.
-_SPLIT = {"validation_fraction": 0.2, "seed": 0}
+_SPLIT = {"validation_split": 0.2, "seed": 0}
 _TEXT = {"max_length": None, "max_tokens": None}
+_SERIES = {"scale": True}
+# Old dataset key -> its new name; the old one still works, with a warning.
+RENAMED_DATASET_KEYS = {"validation_fraction": "validation_split"}
 DATASETS = {
     "negation_sentiment": dict(task="text_classifier",
-                               keys=dict(num_samples=2000, negated_fraction=0.5, **_SPLIT, **_TEXT)),
-    "contrast_sentiment": dict(task="text_classifier", keys=dict(num_samples=2000, **_SPLIT, **_TEXT)),
+                               keys=dict(num_samples=2000, negated_fraction=0.5, **_SPLIT,
+                                         **_TEXT)),
+    "contrast_sentiment": dict(task="text_classifier",
+                               keys=dict(num_samples=2000, **_SPLIT, **_TEXT)),
     "future_context_tagging": dict(task="sequence_tagger", keys=dict(num_samples=2000, **_SPLIT)),
-    "japanese_vowels": dict(task="sequence_classifier", keys=dict(**_SPLIT)),
-    "adding_problem": dict(task="sequence_regressor", keys=dict(num_samples=1000, length=20, **_SPLIT)),
+    "japanese_vowels": dict(task="sequence_classifier", keys=dict(**_SPLIT, **_SERIES)),
+    "adding_problem": dict(task="sequence_regressor",
+                           keys=dict(num_samples=1000, length=20, **_SPLIT, **_SERIES)),
     "csv": dict(task="text_classifier",
                 keys=dict(path=None, text_column="text", label_column="label", **_SPLIT, **_TEXT)),
     "jsonl": dict(task="text_classifier",
                   keys=dict(path=None, text_key="text", label_key="label", **_SPLIT, **_TEXT)),
-    "npz": dict(task=("sequence_classifier", "sequence_regressor"), keys=dict(path=None, **_SPLIT)),
+    "npz": dict(task=("sequence_classifier", "sequence_regressor"),
+                keys=dict(path=None, **_SPLIT, **_SERIES)),
 }
 
 
@@ -133,6 +147,14 @@ def parse_spec(raw, path=None):
     dataset = dict(raw.get("dataset") or {})
     if "name" not in dataset:
         raise ValueError(f"{where}: [dataset] needs `name`. Expected one of {tuple(DATASETS)}.")
+    for old, new in RENAMED_DATASET_KEYS.items():
+        if old in dataset:
+            if new in dataset:
+                raise ValueError(f"{where}: [dataset] has both `{old}` and `{new}`; "
+                                 f"keep `{new}` (`{old}` is its deprecated name).")
+            warnings.warn(f"{where}: `dataset.{old}` is deprecated; use `dataset.{new}`.",
+                          DeprecationWarning, stacklevel=2)
+            dataset[new] = dataset.pop(old)
     info = DATASETS.get(dataset["name"])
     if info is None:
         raise ValueError(f"{where}: Invalid value received for `dataset.name`. Expected one of "
@@ -148,10 +170,15 @@ def parse_spec(raw, path=None):
             raise ValueError(f"{where}: [dataset] {dataset['name']} needs `path` (a file).")
         base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
         dataset["path"] = os.path.join(base, dataset["path"])
-    fraction = dataset["validation_fraction"]
-    if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-        raise ValueError(f"{where}: `dataset.validation_fraction` must be in (0, 1). "
+    fraction = dataset["validation_split"]
+    # The objectives are val_* metrics: a search needs a validation split.
+    if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
+            or not 0.0 < fraction < 1.0):
+        raise ValueError(f"{where}: `dataset.validation_split` must be in (0, 1). "
                          f"Received: {fraction!r}")
+    if "scale" in dataset and not isinstance(dataset["scale"], bool):
+        raise ValueError(f"{where}: `dataset.scale` must be true or false. "
+                         f"Received: {dataset['scale']!r}")
     budget = dict(raw.get("budget") or {})
     _unknown(budget, BUDGET_DEFAULTS, f"{where}: [budget]")
     budget = {**BUDGET_DEFAULTS, **budget}
@@ -212,81 +239,24 @@ def load_spec(path):
     return parse_spec(raw, path=path)
 
 
-@dataclasses.dataclass
-class PreparedData:
-    """Arrays ready for `fit`, and what the model needs to know about them.
-
-    Attributes:
-        x_train, y_train, x_val, y_val: numpy arrays.
-        task_args: sizes for the factory (vocab_size, num_classes, ...).
-        class_names: label names, or ().
-        vectorizer: the `rnn_zoo.text.TextVectorizer` for text data, else None.
-    """
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    task_args: dict
-    class_names: tuple = ()
-    vectorizer: object = None
+def __getattr__(name):
+    # PreparedData was this module's own copy of what `rnn_zoo.bundle.Prepared` is.
+    if name == "PreparedData":
+        warnings.warn("`rnn_zoo.tuning.specs.PreparedData` is deprecated; use "
+                      "`rnn_zoo.bundle.Prepared`.", DeprecationWarning, stacklevel=2)
+        return Prepared
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _split(n, fraction, seed):
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, int(round(n * fraction)))
-    if n - n_val < 1:
-        raise ValueError(f"dataset: {n} samples leave none for training after "
-                         f"validation_fraction={fraction}.")
-    return order[n_val:], order[:n_val]
-
-
-def _text_classification(data, settings, task):
-    from rnn_zoo.text import TextVectorizer
-
-    train, val = _split(len(data), settings["validation_fraction"], settings["seed"])
-    train_data, val_data = data.select(train), data.select(val)
-    vectorizer = TextVectorizer(max_length=settings["max_length"])
-    # The vocabulary comes from the training split only.
-    vectorizer.adapt(train_data.texts, max_tokens=settings["max_tokens"])
-    return PreparedData(
-        x_train=vectorizer(train_data.texts), y_train=train_data.labels,
-        x_val=vectorizer(val_data.texts), y_val=val_data.labels,
-        task_args=dict(vocab_size=vectorizer.vocabulary_size,
-                       num_classes=max(2, len(data.class_names))),
-        class_names=data.class_names, vectorizer=vectorizer)
-
-
-def _tagging(data, settings):
-    from rnn_zoo.text import TextVectorizer
-
-    train, val = _split(len(data), settings["validation_fraction"], settings["seed"])
-    width = data.tags.shape[1]
-    vectorizer = TextVectorizer(max_length=width)
-    vectorizer.adapt([data.texts[i] for i in train])
-    ids = vectorizer(data.texts)
-    return PreparedData(
-        x_train=ids[train], y_train=data.tags[train], x_val=ids[val], y_val=data.tags[val],
-        task_args=dict(vocab_size=vectorizer.vocabulary_size,
-                       num_tags=int(data.tags.max()) + 1),
-        class_names=tuple(getattr(data, "tag_names", ())), vectorizer=vectorizer)
-
-
-def _sequences(data, settings, task):
-    train, val = _split(len(data), settings["validation_fraction"], settings["seed"])
-    if task == "sequence_classifier":
-        if data.labels is None:
-            raise ValueError(f"dataset {settings['name']!r}: no `labels` for task {task!r}.")
-        y, task_args = data.labels, dict(num_classes=max(2, len(data.class_names) or
-                                                         int(data.labels.max()) + 1))
-    else:
-        if data.targets is None:
-            raise ValueError(f"dataset {settings['name']!r}: no `targets` for task {task!r}.")
-        y = data.targets.reshape(len(data), -1)
-        task_args = dict(output_dim=int(y.shape[1]))
-    task_args["num_features"] = int(data.x.shape[2])
-    return PreparedData(x_train=data.x[train], y_train=y[train], x_val=data.x[val],
-                        y_val=y[val], task_args=task_args, class_names=data.class_names)
+def _prepare(data, settings, task):
+    """Split, fit the preprocessor on the training split, transform: `bundle.prepare`."""
+    try:
+        return prepare(data, task, validation_split=settings["validation_split"],
+                       seed=settings["seed"], max_tokens=settings.get("max_tokens"),
+                       max_length=settings.get("max_length"),
+                       scale=settings.get("scale", True))
+    except ValueError as error:
+        raise ValueError(f"dataset {settings['name']!r}: {error}") from None
 
 
 def load_dataset(spec):
@@ -298,7 +268,9 @@ def load_dataset(spec):
         spec: a `SearchSpec`.
 
     Returns:
-        A `PreparedData`.
+        A `rnn_zoo.bundle.Prepared` (the training, validation split and
+        fitted preprocessor; `x_test` is None: a spec's test split is never
+        searched on).
     """
     from rnn_zoo.data import generators
     from rnn_zoo.data import readers
@@ -309,30 +281,30 @@ def load_dataset(spec):
         data = generators.negation_sentiment(settings["num_samples"],
                                              negated_fraction=settings["negated_fraction"],
                                              seed=settings["seed"])
-        return _text_classification(data, settings, spec.task)
+        return _prepare(data, settings, spec.task)
     if name == "contrast_sentiment":
         data = generators.contrast_sentiment(settings["num_samples"], seed=settings["seed"])
-        return _text_classification(data, settings, spec.task)
+        return _prepare(data, settings, spec.task)
     if name == "csv":
         data = readers.read_text_csv(settings["path"], text_column=settings["text_column"],
                                      label_column=settings["label_column"])
-        return _text_classification(data, settings, spec.task)
+        return _prepare(data, settings, spec.task)
     if name == "jsonl":
         data = readers.read_text_jsonl(settings["path"], text_key=settings["text_key"],
                                        label_key=settings["label_key"])
-        return _text_classification(data, settings, spec.task)
+        return _prepare(data, settings, spec.task)
     if name == "future_context_tagging":
         data = generators.future_context_tagging(settings["num_samples"], seed=settings["seed"])
-        return _tagging(data, settings)
+        return _prepare(data, settings, spec.task)
     if name == "japanese_vowels":
         from rnn_zoo.data import datasets
 
         # Train split only: the test split stays untouched for the final score.
-        return _sequences(datasets.load_japanese_vowels(split="train"), settings, spec.task)
+        return _prepare(datasets.load_japanese_vowels(split="train"), settings, spec.task)
     if name == "adding_problem":
         data = generators.adding_problem(settings["num_samples"], length=settings["length"],
                                          seed=settings["seed"])
-        return _sequences(data, settings, spec.task)
+        return _prepare(data, settings, spec.task)
     if name == "npz":
-        return _sequences(readers.read_sequences_npz(settings["path"]), settings, spec.task)
+        return _prepare(readers.read_sequences_npz(settings["path"]), settings, spec.task)
     raise ValueError(f"dataset.name: expected one of {tuple(DATASETS)}. Received: {name!r}")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import rnn_zoo
-from rnn_zoo import inspect as gates_lib
+from rnn_zoo import gates as gates_lib
 from rnn_zoo.cudnn import recurrent_layers
 
 # Left-, right- and un-padded rows: the layer sees them right-aligned.
@@ -100,3 +100,21 @@ def test_gate_activations_refuses_a_model_without_recurrent_layers():
     model = rnn_zoo.build_bag_of_embeddings(vocab_size=8, embedding_dim=2, hidden_units=2)
     with pytest.raises(ValueError, match="no recurrent layer"):
         gates_lib.gate_activations(model, IDS)
+
+
+def test_old_module_name_inspect_is_a_deprecated_alias_of_gates():
+    with pytest.warns(DeprecationWarning, match=r"rnn_zoo\.inspect is deprecated; use .*gates"):
+        from rnn_zoo import inspect as old
+    assert old is gates_lib
+    with pytest.warns(DeprecationWarning):
+        assert rnn_zoo.inspect.gate_activations is gates_lib.gate_activations
+
+
+def test_plot_gates_writes_a_png_atomically(tmp_path):
+    model = rnn_zoo.build_text_classifier(vocab_size=10, units=3, embedding_dim=2,
+                                          compile_model=False)
+    activations = gates_lib.gate_activations(model, IDS[:1])
+    path = tmp_path / "gates.png"
+    assert gates_lib.plot_gates(activations, ["a", "b", "c"], path) == path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gates.png"]

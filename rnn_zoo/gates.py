@@ -26,6 +26,7 @@ import numpy as np
 from keras import ops
 from keras.src.backend.common.masking import get_keras_mask
 
+from rnn_zoo import atomic
 from rnn_zoo.cudnn import cell_name
 from rnn_zoo.cudnn import recurrent_layers
 from rnn_zoo.validation import check_fraction
@@ -141,7 +142,7 @@ def run_cell(layer, sequences, mask=None, backwards=None):
 
     Example:
 
-    >>> values = rnn_zoo.inspect.run_cell(lstm_layer, x)
+    >>> values = rnn_zoo.gates.run_cell(lstm_layer, x)
     >>> values["forget"].shape
     (2, 5, 8)
     """
@@ -228,7 +229,7 @@ def gate_activations(model, inputs):
     Example:
 
     >>> model = rnn_zoo.build_text_classifier(vocab_size=50, units=8)
-    >>> layers = rnn_zoo.inspect.gate_activations(model, np.array([[4, 7, 9, 0]]))
+    >>> layers = rnn_zoo.gates.gate_activations(model, np.array([[4, 7, 9, 0]]))
     >>> layers[0].gates["forget"].shape, layers[0].mask.tolist()
     ((1, 4, 8), [[True, True, True, False]])
     """
@@ -270,7 +271,7 @@ def gate_statistics(activations, low=0.1, high=0.9):
 
     Example:
 
-    >>> stats = rnn_zoo.inspect.gate_statistics(layers)
+    >>> stats = rnn_zoo.gates.gate_statistics(layers)
     >>> [round(s["share_saturated"], 2) for s in stats if s["memory_gate"]]
     """
     low = check_fraction(low, "low", where="gate_statistics")
@@ -334,7 +335,7 @@ def plot_gates(activations, tokens, path, sample=0, gates=None, title=None):
 
     Example:
 
-    >>> rnn_zoo.inspect.plot_gates(layers, ["not", "good"], "gates.png")
+    >>> rnn_zoo.gates.plot_gates(layers, ["not", "good"], "gates.png")
     """
     import matplotlib
 
@@ -375,6 +376,9 @@ def plot_gates(activations, tokens, path, sample=0, gates=None, title=None):
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    try:
+        # The temporary file keeps the ".png" extension, which picks the format.
+        atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=110))
+    finally:
+        pyplot.close(figure)
     return path

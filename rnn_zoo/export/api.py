@@ -1,0 +1,256 @@
+"""The one place that orchestrates an export: backend check, versions, writers, parity.
+
+```
+leaves     serving, parity, results, manifest, verify, supported
+writers    saved_model, tflite, streaming   (internals: graph, fused, converter)
+here       export_model, export_saved_model: check the backend (jax and torch
+           go through cross_backend's TensorFlow subprocess), pick the version
+           (versions), call the writers, check every artifact, write the manifest
+```
+
+Writers import only leaves; nothing below imports this module, except the
+subprocess entry point `python -m rnn_zoo.export` (`__main__.py`).
+
+Progress goes to `logging.getLogger("rnn_zoo.export.api")` at INFO level (the
+command line shows it); nothing is printed.
+
+Example:
+
+>>> from rnn_zoo.export.api import export_model
+>>> result = export_model(model, vectorizer=vectorizer, labels=["negative", "positive"])
+>>> result.path
+'saved_models/lstm_text_classifier/1'
+"""
+
+import logging
+import os
+import re
+import warnings
+
+import keras
+
+from rnn_zoo.export import cross_backend
+from rnn_zoo.export import manifest as manifest_lib
+from rnn_zoo.export import parity as parity_lib
+from rnn_zoo.export import saved_model
+from rnn_zoo.export import serving as serving_lib
+from rnn_zoo.export import tflite as tflite_lib
+from rnn_zoo.export import versions
+from rnn_zoo.export.predictor import TFLitePredictor
+from rnn_zoo.export.results import ExportResult
+from rnn_zoo.tasks import LSTM_KERNELS
+from rnn_zoo.tasks import QUANTIZATIONS
+from rnn_zoo.validation import check_choice
+
+logger = logging.getLogger(__name__)
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name) or name.isdigit():
+        raise ValueError(
+            "Invalid value received for argument `name`. Expected a folder name of "
+            "letters, digits, '_', '.', '-' (not starting with '.' or '-', not a number). "
+            f"Received: name={name!r}"
+        )
+    return name
+
+
+def _resolve_export_root(export_root, root):
+    if root is None:
+        return serving_lib.DEFAULT_EXPORT_ROOT if export_root is None else export_root
+    warnings.warn("export_model(root=...) is deprecated; use export_root=...",
+                  DeprecationWarning, stacklevel=3)
+    if export_root is not None:
+        raise ValueError(
+            "Invalid value received for argument `root`: it is the deprecated name of "
+            f"`export_root`; pass only one. Received: root={root!r}, "
+            f"export_root={export_root!r}"
+        )
+    return root
+
+
+def _tflite_parity(path, serving, reference, vectorizer):
+    # Independent of export_tflite's own check: runs the file through the same
+    # predictor users get and compares with the *trained* backend's outputs.
+    predictor = TFLitePredictor(path, serving, vectorizer=vectorizer)
+    parity = {"tflite_max_abs_diff": parity_lib.max_abs_diff(
+        predictor.predict_batch(reference["inputs"]), reference["outputs"])}
+    if "text_ids" in reference:
+        parity["tflite_text_max_abs_diff"] = parity_lib.max_abs_diff(
+            predictor.predict_batch(reference["text_ids"]), reference["text_outputs"])
+    return parity
+
+
+def export_saved_model(model, directory, vectorizer=None, labels=None, max_length=None,
+                       verification_data=None, tolerance=serving_lib.DEFAULT_TOLERANCE,
+                       reference=None):
+    """Write `model` as a TF SavedModel with ids/features and raw-text signatures.
+
+    Writes into `directory`: `saved_model.pb`, `variables/`, `manifest.json`, and
+    `vocab.txt` + `text_vectorizer.json` (with a vectorizer) and `labels.txt` (with
+    labels). The SavedModel is then reloaded and every signature compared with the
+    Keras model; the figures go into the manifest's `parity`. Signatures:
+    `serving_default`, `token_ids` (and its deprecated alias `ids`) or
+    `features`, and `text` with a vectorizer (see `rnn_zoo.export.serving`).
+
+    Args:
+        model: a zoo `keras.Model` with one input (`token_ids` or `features`)
+            and one output; any backend (jax and torch export through a
+            TensorFlow subprocess and are compared with their own outputs).
+        directory: a new or empty folder.
+        vectorizer: optional `rnn_zoo.text.TextVectorizer` (token models): adds
+            the `text` signature with in-graph tensorflow-text tokenisation.
+        labels: optional list of class names (one per output class).
+        max_length: int or None, longest accepted input in steps (see
+            `rnn_zoo.export.serving.serving_spec`); recorded in the manifest
+            and checked in the graph.
+        verification_data: optional ids/features array to compare on; default
+            `rnn_zoo.export.parity.verification_inputs(model)`.
+        tolerance: float, default 1e-5. Largest allowed absolute difference
+            between the reloaded SavedModel and Keras; above it, ValueError.
+        reference: internal, predictions from the backend the model was
+            trained on (see `rnn_zoo.export.parity.make_reference`).
+
+    Returns:
+        A `SavedModelExport` (path, signatures, serving spec, parity, manifest).
+
+    Raises:
+        ValueError: a model or argument the export can't take, a folder that
+            is not empty, or a parity figure above `tolerance`.
+
+    Example:
+
+    >>> result = rnn_zoo.export.export_saved_model(model, "/tmp/sm", vectorizer=vectorizer)
+    >>> import tensorflow_text, tensorflow as tf
+    >>> tf.saved_model.load("/tmp/sm").signatures["text"](text=tf.constant(["not bad"]))
+    """
+    if keras.backend.backend() != "tensorflow":
+        return cross_backend.export_in_tensorflow(
+            "export_saved_model", model, vectorizer=vectorizer, labels=labels,
+            directory=directory, max_length=max_length,
+            verification_data=verification_data, tolerance=tolerance)
+    return saved_model.write_saved_model(
+        model, directory, vectorizer=vectorizer, labels=labels, max_length=max_length,
+        verification_data=verification_data, tolerance=tolerance, reference=reference)
+
+
+def export_model(model, name=None, export_root=None, version=None, vectorizer=None,
+                 labels=None, tflite=True, quantization=None, representative_data=None,
+                 max_length=None, verification_data=None,
+                 tolerance=serving_lib.DEFAULT_TOLERANCE, reference=None,
+                 lstm_kernel="fused", root=None):
+    """Export `model` as an immutable version in the TF Serving layout.
+
+    Writes `<export_root>/<name>/<version>/` holding `saved_model.pb` +
+    `variables/` (signatures `serving_default`, `token_ids` (and the
+    deprecated alias `ids`) or `features`, and `text` with a vectorizer),
+    `model.tflite` (builtins only, fused LSTM kernels), `manifest.json`,
+    `vocab.txt` + `text_vectorizer.json` and `labels.txt`. Everything is
+    written into a temporary folder beside the versions, reloaded and compared
+    with the model, and only then renamed into place (see
+    `rnn_zoo.export.versions`): a killed export leaves no version behind.
+
+    Args:
+        model: a zoo `keras.Model`, trained on any backend (jax and torch
+            models are exported by a TensorFlow subprocess and compared with
+            their own backend's predictions).
+        name: folder name under `export_root`; default `model.name`.
+        export_root: the export root, default "saved_models".
+        version: int >= 0 or None (default: one more than the highest).
+            An existing version is refused (`VersionExistsError`).
+        vectorizer: optional `rnn_zoo.text.TextVectorizer` (token models).
+        labels: optional class names, one per output class.
+        tflite: bool, default True: also write `model.tflite`.
+        quantization: None, "float16", "dynamic_int8" or "int8" (TFLite only).
+        representative_data: calibration inputs for "int8".
+        max_length: longest accepted input in steps (default: the
+            vectorizer's max_length, else 512); recorded in the manifest.
+        verification_data: inputs to compare on; default
+            `rnn_zoo.export.parity.verification_inputs(model)`.
+        tolerance: float, default 1e-5: largest allowed absolute difference for
+            the SavedModel and a float32 TFLite file (quantized files are
+            reported, not held to it).
+        reference: internal (cross-backend exports).
+        lstm_kernel: "fused" (default) or "loop": how `model.tflite` writes
+            LSTM layers (see `rnn_zoo.export.tflite.export_tflite`).
+        root: deprecated name of `export_root` (a DeprecationWarning).
+
+    Returns:
+        An `ExportResult`.
+
+    Raises:
+        ValueError: a bad argument, a model the export can't take, or a parity
+            figure above `tolerance`; nothing is left behind.
+        VersionExistsError: the version exists already.
+
+    Example:
+
+    >>> result = rnn_zoo.export.export_model(model, vectorizer=vectorizer,
+    ...                                      labels=["negative", "positive"])
+    >>> result.path
+    'saved_models/lstm_text_classifier/1'
+    >>> result.tflite["ops"]
+    ['FULLY_CONNECTED', ..., 'UNIDIRECTIONAL_SEQUENCE_LSTM']
+    """
+    export_root = _resolve_export_root(export_root, root)
+    name = _check_name(name if name is not None else model.name)
+    check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_model")
+    check_choice(quantization, "quantization", QUANTIZATIONS, where="export_model")
+    model_dir = os.path.join(os.fspath(export_root), name)
+    if version is not None:
+        versions.check_version(version, model_dir)  # refuse before any work
+    if quantization is not None and not tflite:
+        raise ValueError(
+            "Invalid value received for argument `quantization`: it applies to the TFLite "
+            f"file, but tflite=False. Received: quantization={quantization!r}"
+        )
+    if keras.backend.backend() != "tensorflow":
+        return cross_backend.export_in_tensorflow(
+            "export_model", model, vectorizer=vectorizer, verification_data=verification_data,
+            name=name, export_root=export_root, version=version, labels=labels, tflite=tflite,
+            quantization=quantization, representative_data=representative_data,
+            max_length=max_length, tolerance=tolerance, lstm_kernel=lstm_kernel)
+
+    version = (versions.next_version(model_dir) if version is None
+               else versions.check_version(version, model_dir))
+    serving = serving_lib.serving_spec(model, vectorizer, max_length)
+    if reference is None:
+        reference = parity_lib.make_reference(model, vectorizer, verification_data, serving)
+
+    def write_contents(folder):
+        logger.info("Writing SavedModel for '%s' version %s ...", name, version)
+        exported = saved_model.write_saved_model(
+            model, folder, vectorizer=vectorizer, labels=labels, max_length=max_length,
+            tolerance=tolerance, reference=reference)
+        manifest = dict(exported.manifest, name=name, version=version,
+                        quantization=quantization, tflite=None)
+        parity = dict(exported.parity)
+        if tflite:
+            logger.info("Writing %s (quantization=%s) ...", serving_lib.TFLITE_FILE,
+                        quantization)
+            path = os.path.join(folder, serving_lib.TFLITE_FILE)
+            report = tflite_lib.export_tflite(
+                model, path, quantization=quantization,
+                representative_data=representative_data,
+                verification_data=reference["inputs"], lstm_kernel=lstm_kernel)
+            manifest["tflite"] = dict(report.to_dict(), path=serving_lib.TFLITE_FILE)
+            parity.update(_tflite_parity(path, serving, reference, vectorizer))
+            if quantization is not None:
+                # Quantized files differ by design; the figures are for information.
+                parity["tflite_quantized"] = True
+        checked = {key: value for key, value in parity.items()
+                   if not (quantization is not None and key.startswith("tflite"))}
+        parity_lib.check_parity(checked, tolerance, where=f"export_model({name!r})")
+        manifest["parity"] = parity
+        manifest["files"] = manifest_lib.file_sizes(folder)
+        manifest_lib.write_manifest(folder, manifest)
+        return manifest
+
+    final_dir, manifest = versions.write_version_atomically(model_dir, version, write_contents)
+    logger.info("Exported '%s' version %s to %s", name, version, final_dir)
+    return ExportResult(name=name, version=version, path=final_dir,
+                        files=manifest_lib.file_sizes(final_dir),
+                        parity=manifest["parity"], tflite=manifest["tflite"],
+                        manifest=manifest)
