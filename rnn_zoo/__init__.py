@@ -34,6 +34,8 @@ _LAZY_MODULES = (
     "gates",
     "heads",
     "layers",
+    "presets",
+    "recipes",
     "saving",
     "tasks",
     "text",
@@ -54,7 +56,9 @@ _LAZY_NAMES = {
     "build_text_classifier": "factories",
     "cudnn_report": "cudnn",
     "describe_model": "configurations",
+    "from_preset": "presets",
     "list_models": "configurations",
+    "list_presets": "presets",
     "load_model": "saving",
     "prepare": "bundle",
 }

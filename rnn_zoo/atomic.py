@@ -19,6 +19,7 @@ Example:
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 
 
@@ -30,7 +31,12 @@ def _umask():
 
 
 def _replace(source, destination):
-    """The single point where a write becomes visible (tests inject faults here)."""
+    """The single point where a write becomes visible (tests inject faults here).
+
+    Every write of this module, `copy_file` and `publish_directory` (whole
+    folders, e.g. an export version) make their result visible here and
+    nowhere else.
+    """
     os.replace(source, destination)
 
 
@@ -64,6 +70,30 @@ def write_with(path, write, mode=None):
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
     return path
+
+
+def copy_file(source, path, mode=None):
+    """Copy the finished file `source` to `path`, atomically. Returns `path`.
+
+    A copy, not a hard link: writing into one of the two names in place must
+    never change the other.
+    """
+    return write_with(path, lambda temporary: shutil.copyfile(source, temporary), mode=mode)
+
+
+def publish_directory(source, destination):
+    """Rename the finished folder `source` onto the new name `destination`.
+
+    One `os.replace` within the same file system: a reader sees no folder or
+    the complete one. On POSIX the rename fails (`ENOTEMPTY`/`EEXIST`) when
+    `destination` is a non-empty folder, so a published folder is never
+    replaced; callers check that `destination` does not exist first.
+
+    Returns:
+        `destination`.
+    """
+    _replace(source, destination)
+    return destination
 
 
 def write_bytes(path, content, mode=None):

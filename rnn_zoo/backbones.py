@@ -10,6 +10,7 @@ import dataclasses
 from rnn_zoo.layers import Bidirectional
 from rnn_zoo.layers import recurrent_layer
 from rnn_zoo.tasks import CELLS
+from rnn_zoo.validation import check_bool
 from rnn_zoo.validation import check_choice
 from rnn_zoo.validation import check_fraction
 from rnn_zoo.validation import check_units
@@ -41,15 +42,13 @@ class BackboneConfig:
         """Validate user arguments (int or per-layer `units`) into a config."""
         check_choice(cell, "cell", CELLS, where=where)
         units = check_units(units, depth, where=where)
-        if not isinstance(bidirectional, bool):
-            raise ValueError(
-                f"Invalid value received for argument `bidirectional`. Expected "
-                f"True or False. Received: bidirectional={bidirectional!r}"
-            )
-        check_fraction(dropout, "dropout", where=where)
+        bidirectional = check_bool(bidirectional, "bidirectional", where=where)
+        dropout = check_fraction(dropout, "dropout", where=where)
+        # A str such as "no" must not be read as True.
+        require_cudnn = check_bool(require_cudnn, "require_cudnn", where=where)
         return cls(cell=cell, units=tuple(units), depth=len(units),
-                   bidirectional=bidirectional, dropout=float(dropout),
-                   require_cudnn=bool(require_cudnn))
+                   bidirectional=bidirectional, dropout=dropout,
+                   require_cudnn=require_cudnn)
 
     @property
     def output_width(self):

@@ -151,7 +151,7 @@ def list_models():
 
 
 def _check_name(name):
-    if name not in CONFIGURATIONS:
+    if not isinstance(name, str) or name not in CONFIGURATIONS:
         raise ValueError(
             "Invalid value received for argument `name`. Expected one of "
             f"{tuple(list_models())}. Received: name={name!r}"

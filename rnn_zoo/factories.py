@@ -12,6 +12,11 @@ float steps where a step whose features all equal `mask_value` is padding.
 Padding may sit anywhere: `RightAlignPadding` moves it to the end first, so
 every kernel (cuDNN included) sees right padding.
 
+Every argument is checked before anything is built: sizes against the stated
+limits of `rnn_zoo.limits` (and the weights they would make together against
+`MAX_PARAMETERS`), flags as real bools, rates as finite positive floats. A bad
+argument raises `ValueError` naming it, the allowed values and what was received.
+
 The named untrained configurations (`list_models`, `describe_model`,
 `build_model`) live in `rnn_zoo.configurations`; they are re-exported here.
 """
@@ -37,9 +42,14 @@ from rnn_zoo.tasks import INPUT_FEATURES
 from rnn_zoo.tasks import INPUT_TOKEN_IDS
 from rnn_zoo.tasks import POOLINGS
 from rnn_zoo.tasks import TASKS
+from rnn_zoo.validation import check_bool
 from rnn_zoo.validation import check_choice
+from rnn_zoo.validation import check_finite_or_none
 from rnn_zoo.validation import check_fraction
-from rnn_zoo.validation import check_positive_int
+from rnn_zoo.validation import check_optional_name
+from rnn_zoo.validation import check_parameter_count
+from rnn_zoo.validation import check_positive_float
+from rnn_zoo.validation import check_size
 
 DEFAULT_LEARNING_RATE = 1e-3
 
@@ -57,6 +67,40 @@ __all__ = [
 ]
 
 
+# Weight matrices per recurrent cell: one per gate (LSTM 4, GRU 3, simple RNN 1).
+_GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+
+
+def _backbone_weights(config, input_dim, pooling="last"):
+    """(weights, output width) of the recurrent stack, estimated before building."""
+    directions = 2 if config.bidirectional else 1
+    total, width = 0, input_dim
+    for units in config.units:
+        # kernel + recurrent kernel + (up to two) biases, per gate and direction.
+        total += directions * _GATES[config.cell] * (width * units + units * units + 2 * units)
+        width = units * directions
+    if pooling == "attention":
+        total += width * width + 2 * width
+    return total, width
+
+
+def _check_training(learning_rate, compile_model, name, where):
+    """Check the arguments every factory shares; returns the learning rate."""
+    check_bool(compile_model, "compile_model", where=where)
+    check_optional_name(name, "name", where=where)
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        return learning_rate
+    return check_positive_float(learning_rate, "learning_rate", where=where)
+
+
+def _check_tokens(vocab_size, embedding_dim, where):
+    # id 0 is padding, so a vocabulary needs at least one real token id.
+    vocab_size = check_size(vocab_size, "vocab_size", "MAX_VOCAB_SIZE", minimum=2, where=where)
+    embedding_dim = check_size(embedding_dim, "embedding_dim", "MAX_EMBEDDING_DIM",
+                               where=where)
+    return vocab_size, embedding_dim
+
+
 def _finish(model, config, task, compile_model, learning_rate):
     """Check `require_cudnn`, then compile with the task's loss and metrics."""
     if config is not None and config.require_cudnn:
@@ -72,13 +116,7 @@ def _finish(model, config, task, compile_model, learning_rate):
 
 
 def _token_inputs(vocab_size, embedding_dim, name, return_order=False, where=None):
-    check_positive_int(vocab_size, "vocab_size", where=where)
-    if vocab_size < 2:
-        raise ValueError(
-            f"{where}: Invalid value received for argument `vocab_size`. Expected an "
-            f"integer >= 2 (id 0 is padding). Received: vocab_size={vocab_size!r}"
-        )
-    check_positive_int(embedding_dim, "embedding_dim", where=where)
+    vocab_size, embedding_dim = _check_tokens(vocab_size, embedding_dim, where)
     inputs = keras.Input(shape=(None,), dtype="int32", name=INPUT_TOKEN_IDS)
     aligned = RightAlignPadding(padding_value=0, return_order=return_order,
                                 name="right_align_padding")(inputs)
@@ -91,7 +129,8 @@ def _token_inputs(vocab_size, embedding_dim, name, return_order=False, where=Non
 
 
 def _feature_inputs(num_features, mask_value, where=None):
-    check_positive_int(num_features, "num_features", where=where)
+    num_features = check_size(num_features, "num_features", "MAX_FEATURES", where=where)
+    mask_value = check_finite_or_none(mask_value, "mask_value", where=where)
     inputs = keras.Input(shape=(None, num_features), dtype="float32", name=INPUT_FEATURES)
     x = inputs
     if mask_value is not None:
@@ -143,10 +182,18 @@ def build_text_classifier(vocab_size, num_classes=2, cell="lstm", bidirectional=
     (1, 2)
     """
     where = "build_text_classifier"
-    check_positive_int(num_classes, "num_classes", where=where)
+    num_classes = check_size(num_classes, "num_classes", "MAX_CLASSES", minimum=2, where=where)
     config = BackboneConfig.create(cell=cell, units=units, depth=depth,
                                    bidirectional=bidirectional, dropout=dropout,
                                    require_cudnn=require_cudnn, where=where)
+    vocab_size, embedding_dim = _check_tokens(vocab_size, embedding_dim, where)
+    check_choice(pooling, "pooling", POOLINGS, where=where)
+    learning_rate = _check_training(learning_rate, compile_model, name, where)
+    weights, width = _backbone_weights(config, embedding_dim, pooling)
+    check_parameter_count(vocab_size * embedding_dim + weights + width * num_classes,
+                          {"vocab_size": vocab_size, "embedding_dim": embedding_dim,
+                           "units": units, "depth": depth, "num_classes": num_classes},
+                          where=where)
     inputs, x, _ = _token_inputs(vocab_size, embedding_dim, "token", where=where)
     features = _pooled_backbone(x, config, pooling, where=where)
     outputs = classification_head(features, num_classes, dropout=dropout)
@@ -182,10 +229,18 @@ def build_sequence_classifier(num_features, num_classes, cell="lstm", bidirectio
     (2, 9)
     """
     where = "build_sequence_classifier"
-    check_positive_int(num_classes, "num_classes", where=where)
+    num_classes = check_size(num_classes, "num_classes", "MAX_CLASSES", minimum=2, where=where)
     config = BackboneConfig.create(cell=cell, units=units, depth=depth,
                                    bidirectional=bidirectional, dropout=dropout,
                                    require_cudnn=require_cudnn, where=where)
+    num_features = check_size(num_features, "num_features", "MAX_FEATURES", where=where)
+    check_finite_or_none(mask_value, "mask_value", where=where)
+    check_choice(pooling, "pooling", POOLINGS, where=where)
+    learning_rate = _check_training(learning_rate, compile_model, name, where)
+    weights, width = _backbone_weights(config, num_features, pooling)
+    check_parameter_count(weights + width * num_classes,
+                          {"num_features": num_features, "units": units, "depth": depth,
+                           "num_classes": num_classes}, where=where)
     inputs, x = _feature_inputs(num_features, mask_value, where=where)
     features = _pooled_backbone(x, config, pooling, where=where)
     outputs = classification_head(features, num_classes, dropout=dropout)
@@ -223,10 +278,18 @@ def build_sequence_regressor(num_features, output_dim=1, cell="lstm", bidirectio
     (4, 3)
     """
     where = "build_sequence_regressor"
-    check_positive_int(output_dim, "output_dim", where=where)
+    output_dim = check_size(output_dim, "output_dim", "MAX_OUTPUT_DIM", where=where)
     config = BackboneConfig.create(cell=cell, units=units, depth=depth,
                                    bidirectional=bidirectional, dropout=dropout,
                                    require_cudnn=require_cudnn, where=where)
+    num_features = check_size(num_features, "num_features", "MAX_FEATURES", where=where)
+    check_finite_or_none(mask_value, "mask_value", where=where)
+    check_choice(pooling, "pooling", POOLINGS, where=where)
+    learning_rate = _check_training(learning_rate, compile_model, name, where)
+    weights, width = _backbone_weights(config, num_features, pooling)
+    check_parameter_count(weights + width * output_dim,
+                          {"num_features": num_features, "units": units, "depth": depth,
+                           "output_dim": output_dim}, where=where)
     inputs, x = _feature_inputs(num_features, mask_value, where=where)
     features = _pooled_backbone(x, config, pooling, where=where)
     outputs = regression_head(features, output_dim, dropout=dropout)
@@ -275,10 +338,17 @@ def build_sequence_tagger(vocab_size, num_tags, cell="lstm", bidirectional=False
     (1, 4, 5)
     """
     where = "build_sequence_tagger"
-    check_positive_int(num_tags, "num_tags", where=where)
+    num_tags = check_size(num_tags, "num_tags", "MAX_CLASSES", minimum=2, where=where)
     config = BackboneConfig.create(cell=cell, units=units, depth=depth,
                                    bidirectional=bidirectional, dropout=dropout,
                                    require_cudnn=require_cudnn, where=where)
+    vocab_size, embedding_dim = _check_tokens(vocab_size, embedding_dim, where)
+    learning_rate = _check_training(learning_rate, compile_model, name, where)
+    weights, width = _backbone_weights(config, embedding_dim)
+    check_parameter_count(vocab_size * embedding_dim + weights + width * num_tags,
+                          {"vocab_size": vocab_size, "embedding_dim": embedding_dim,
+                           "units": units, "depth": depth, "num_tags": num_tags},
+                          where=where)
     inputs, outputs = _per_token_model(vocab_size, num_tags, "tagger", config,
                                        embedding_dim, dropout, where)
     name = name or f"{'bi' if bidirectional else ''}{cell}_sequence_tagger"
@@ -313,6 +383,7 @@ def build_language_model(vocab_size, cell="lstm", units=64, depth=1, embedding_d
     (1, 3, 500)
     """
     where = "build_language_model"
+    check_bool(bidirectional, "bidirectional", where=where)
     if bidirectional and not TASKS["language_model"].bidirectional:
         raise ValueError(
             f"{where}: Invalid value received for argument `bidirectional`. Expected "
@@ -322,6 +393,13 @@ def build_language_model(vocab_size, cell="lstm", units=64, depth=1, embedding_d
     config = BackboneConfig.create(cell=cell, units=units, depth=depth,
                                    bidirectional=False, dropout=dropout,
                                    require_cudnn=require_cudnn, where=where)
+    vocab_size, embedding_dim = _check_tokens(vocab_size, embedding_dim, where)
+    learning_rate = _check_training(learning_rate, compile_model, name, where)
+    weights, width = _backbone_weights(config, embedding_dim)
+    # The output layer predicts every id: its weights grow with vocab_size too.
+    check_parameter_count(vocab_size * embedding_dim + weights + width * vocab_size,
+                          {"vocab_size": vocab_size, "embedding_dim": embedding_dim,
+                           "units": units, "depth": depth}, where=where)
     inputs, outputs = _per_token_model(vocab_size, vocab_size, "next_token", config,
                                        embedding_dim, dropout, where)
     name = name or f"{cell}_language_model"
@@ -356,9 +434,15 @@ def build_bag_of_embeddings(vocab_size, num_classes=2, embedding_dim=64, hidden_
     (1, 2)
     """
     where = "build_bag_of_embeddings"
-    check_positive_int(num_classes, "num_classes", where=where)
-    check_positive_int(hidden_units, "hidden_units", where=where)
+    num_classes = check_size(num_classes, "num_classes", "MAX_CLASSES", minimum=2, where=where)
+    hidden_units = check_size(hidden_units, "hidden_units", "MAX_UNITS", where=where)
     check_fraction(dropout, "dropout", where=where)
+    vocab_size, embedding_dim = _check_tokens(vocab_size, embedding_dim, where)
+    learning_rate = _check_training(learning_rate, compile_model, name, where)
+    check_parameter_count(
+        vocab_size * embedding_dim + embedding_dim * hidden_units + hidden_units * num_classes,
+        {"vocab_size": vocab_size, "embedding_dim": embedding_dim,
+         "hidden_units": hidden_units, "num_classes": num_classes}, where=where)
     inputs, x, _ = _token_inputs(vocab_size, embedding_dim, "token", where=where)
     pooled = MaskedPooling("mean", name="mean_pooling")(x)
     hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(pooled)

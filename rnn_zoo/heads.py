@@ -15,7 +15,7 @@ from keras import ops
 
 from rnn_zoo.tasks import POOLINGS
 from rnn_zoo.validation import check_choice
-from rnn_zoo.validation import check_positive_int
+from rnn_zoo.validation import check_size
 
 
 def _large_negative(dtype):
@@ -91,7 +91,8 @@ class AttentionPooling(keras.layers.Layer):
     def __init__(self, attention_units=None, **kwargs):
         super().__init__(**kwargs)
         if attention_units is not None:
-            check_positive_int(attention_units, "attention_units", where="AttentionPooling")
+            attention_units = check_size(attention_units, "attention_units", "MAX_UNITS",
+                                         where="AttentionPooling")
         self.attention_units = attention_units
         self.supports_masking = True
 

@@ -22,8 +22,9 @@ from keras import ops
 from rnn_zoo import kernels
 from rnn_zoo.cudnn import blocking_reasons
 from rnn_zoo.tasks import CELLS
+from rnn_zoo.validation import check_bool
 from rnn_zoo.validation import check_fraction
-from rnn_zoo.validation import check_positive_int
+from rnn_zoo.validation import check_size
 
 
 class _ZooRecurrent:
@@ -41,12 +42,12 @@ class _ZooRecurrent:
     def __init__(self, units, dropout=0.0, recurrent_dropout=0.0,
                  require_cudnn=False, **kwargs):
         where = type(self).__name__
-        check_positive_int(units, "units", where=where)
-        check_fraction(dropout, "dropout", where=where)
-        check_fraction(recurrent_dropout, "recurrent_dropout", where=where)
+        units = check_size(units, "units", "MAX_UNITS", where=where)
+        dropout = check_fraction(dropout, "dropout", where=where)
+        recurrent_dropout = check_fraction(recurrent_dropout, "recurrent_dropout", where=where)
         super().__init__(units, dropout=dropout,
                          recurrent_dropout=recurrent_dropout, **kwargs)
-        self.require_cudnn = bool(require_cudnn)
+        self.require_cudnn = check_bool(require_cudnn, "require_cudnn", where=where)
 
     def build(self, sequences_shape, initial_state_shape=None):
         if self.require_cudnn:

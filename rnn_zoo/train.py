@@ -6,15 +6,24 @@ needs:
 * early stopping on the validation loss (or the training loss without
   validation data), restoring the best weights at the end;
 * checkpoints after every epoch in `output_dir/checkpoints/`: the last epoch
-  (model, weights and optimizer state) and the best epoch, each a `.keras`
-  file written through `rnn_zoo.atomic` (a temporary name, then a rename),
-  so a kill mid-write never leaves a half-written checkpoint under the real
-  name;
-* a `training_state.json` beside them (also written atomically, after the
-  checkpoint it names) holding the completed epoch count, the history so
-  far, the early-stopping counters and each checkpoint's SHA-256, so that a
-  checkpoint is verified before it is loaded and a corrupt one is ignored
-  with a warning that names it;
+  (model, weights and optimizer state) and the best epoch. Each is a new
+  `.keras` file under a name of its own (`epoch-0003-9f2c61d0.keras`),
+  written through `rnn_zoo.atomic` (a temporary name, then a rename), and
+  never rewritten;
+* a `training_state.json` beside them, written atomically *after* the
+  checkpoint, that names the last and best checkpoint files and their
+  SHA-256 and holds the completed epoch count, the history so far and the
+  early-stopping counters. The state file is the commit point: checkpoint
+  and state form one atomic unit. A kill before the state is replaced leaves
+  the previous state naming the previous, complete checkpoint; a kill after
+  it leaves the new pair. Checkpoints the state no longer names are deleted
+  only after the state is committed. A checkpoint is verified against its
+  SHA-256 before it is loaded, and a corrupt one is ignored with a warning
+  that names it;
+* `checkpoints/last.keras` and `checkpoints/best.keras`: copies of the
+  committed last and best checkpoints under stable names, refreshed after
+  each commit and at every start (copies, so that writing over one never
+  damages the checkpoint the state names);
 * resume: calling `train()` again with the same `output_dir` continues from
   the last completed epoch (`initial_epoch`), with the optimizer's moments
   and step counter restored;
@@ -32,12 +41,15 @@ import json
 import logging
 import math
 import os
+import re
+import secrets
 import warnings
 
 import keras
 import numpy as np
 
 from rnn_zoo import atomic
+from rnn_zoo.validation import check_bool
 from rnn_zoo.validation import check_positive_int
 
 logger = logging.getLogger(__name__)
@@ -47,7 +59,9 @@ CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.keras"
 BEST_CHECKPOINT = "best.keras"
 LOG_DIR = "logs"
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+# Checkpoint files named by the state: written once under a unique name.
+_CHECKPOINT_PATTERN = re.compile(r"\Aepoch-\d+-[0-9a-f]+\.keras\Z")
 
 
 @dataclasses.dataclass
@@ -131,7 +145,7 @@ def restore_checkpoint(model, path, expected_sha256=None):
     >>> rnn_zoo.train.restore_checkpoint(model, "run/checkpoints/best.keras")
     True
     """
-    if not os.path.exists(path):
+    if not os.path.isfile(path):
         warnings.warn(f"Ignoring missing checkpoint {path}.", stacklevel=2)
         return False
     if expected_sha256 is not None and _sha256(path) != expected_sha256:
@@ -205,29 +219,107 @@ class _CheckpointAndStop(keras.callbacks.Callback):
             self.state["wait"] = 0
         else:
             self.state["wait"] += 1
-        if self.output_dir is not None:
-            folder = os.path.join(self.output_dir, CHECKPOINT_DIR)
-            if improved:
-                self.state["best_sha256"] = save_checkpoint(
-                    self.model, os.path.join(folder, BEST_CHECKPOINT))
-            self.state["last_sha256"] = save_checkpoint(
-                self.model, os.path.join(folder, LAST_CHECKPOINT))
-        elif improved:
+        if self.output_dir is None and improved:
             self.best_weights = self.model.get_weights()
         if self.patience is not None and self.state["wait"] >= self.patience:
             self.state["stopped_early"] = True
             self.model.stop_training = True
         if self.output_dir is not None:
-            # Written after the checkpoints it describes: a kill in between
-            # leaves the previous (consistent) state and checkpoints in place.
-            atomic.write_json(os.path.join(self.output_dir, STATE_FILE), self.state)
+            _commit_epoch(self.model, self.output_dir, self.state, epoch + 1, improved)
+
+
+def _commit_epoch(model, output_dir, state, epoch, improved):
+    """Write this epoch's checkpoint, then commit the state that names it.
+
+    1. the checkpoint, under a new unique name (nothing names it yet);
+    2. the state file, atomically: the commit point;
+    3. the stable `last.keras`/`best.keras` names and the cleanup of the
+       checkpoints the state no longer names.
+
+    A kill at any instant leaves a state file that names complete checkpoints
+    with their true SHA-256: before 2 the previous ones (still on disk, since
+    nothing is deleted before 2), after 2 the new one.
+    """
+    folder = os.path.join(output_dir, CHECKPOINT_DIR)
+    name = f"epoch-{epoch:04d}-{secrets.token_hex(4)}.keras"
+    digest = save_checkpoint(model, os.path.join(folder, name))
+    state["last_checkpoint"], state["last_sha256"] = name, digest
+    if improved:
+        state["best_checkpoint"], state["best_sha256"] = name, digest
+    atomic.write_json(os.path.join(output_dir, STATE_FILE), state)
+    _publish_stable_names(output_dir, state)
+    _remove_unnamed_checkpoints(output_dir, state)
+
+
+def _checkpoint_path(output_dir, state, which):
+    """Path of the committed `which` ("last"/"best") checkpoint, or None."""
+    name = state.get(f"{which}_checkpoint")
+    return None if name is None else os.path.join(output_dir, CHECKPOINT_DIR, name)
+
+
+def _publish_stable_names(output_dir, state):
+    """Point `last.keras`/`best.keras` at the committed checkpoints."""
+    folder = os.path.join(output_dir, CHECKPOINT_DIR)
+    for which, stable in (("last", LAST_CHECKPOINT), ("best", BEST_CHECKPOINT)):
+        source = _checkpoint_path(output_dir, state, which)
+        if source is None or not os.path.isfile(source):
+            continue
+        path = os.path.join(folder, stable)
+        if (os.path.isfile(path) and os.path.getsize(path) == os.path.getsize(source)
+                and _sha256(path) == state.get(f"{which}_sha256")):
+            continue  # a copy (no hard links here) that is already current
+        atomic.copy_file(source, path)
+
+
+def _remove_unnamed_checkpoints(output_dir, state):
+    """Delete unique-named checkpoints the committed state does not name."""
+    folder = os.path.join(output_dir, CHECKPOINT_DIR)
+    named = {state.get("last_checkpoint"), state.get("best_checkpoint")}
+    for entry in os.listdir(folder):
+        if _CHECKPOINT_PATTERN.match(entry) and entry not in named:
+            try:
+                os.remove(os.path.join(folder, entry))
+            except FileNotFoundError:
+                pass
 
 
 def _fresh_state(monitor):
     return {"version": _STATE_VERSION, "epochs_completed": 0, "history": {},
             "monitor": monitor, "mode": _monitor_mode(monitor), "best_value": None,
             "best_epoch": None, "wait": 0, "stopped_early": False,
-            "best_sha256": None, "last_sha256": None}
+            "last_checkpoint": None, "last_sha256": None,
+            "best_checkpoint": None, "best_sha256": None}
+
+
+def _upgrade_state(state):
+    """Read a version-1 state (fixed names `last.keras`/`best.keras`) as version 2."""
+    if state.get("version") == 1:
+        state = dict(state, version=_STATE_VERSION,
+                     last_checkpoint=LAST_CHECKPOINT if state.get("last_sha256") else None,
+                     best_checkpoint=BEST_CHECKPOINT if state.get("best_sha256") else None)
+    return state
+
+
+def _check_state(state):
+    """Raise ValueError unless `state` has the fields and types a resume reads."""
+    if not isinstance(state, dict):
+        raise ValueError("not a JSON object")
+    counts = ("epochs_completed", "wait")
+    for key in counts:
+        value = state.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{key}={value!r}; expected an integer >= 0")
+    if not isinstance(state.get("history"), dict) or not all(
+            isinstance(values, list) for values in state["history"].values()):
+        raise ValueError("history is not an object of lists")
+    for which in ("last", "best"):
+        name = state.get(f"{which}_checkpoint")
+        if name is not None and (not isinstance(name, str) or os.path.basename(name) != name
+                                 or not name.endswith(".keras")):
+            raise ValueError(f"{which}_checkpoint={name!r}; expected a file name "
+                             "in the checkpoints folder")
+    if state["epochs_completed"] and state.get("last_checkpoint") is None:
+        raise ValueError("no last checkpoint named for the completed epochs")
 
 
 def _load_state(output_dir, monitor, model):
@@ -237,15 +329,20 @@ def _load_state(output_dir, monitor, model):
         return None
     try:
         with open(path, encoding="utf-8") as handle:
-            state = json.load(handle)
-        if state.get("version") != _STATE_VERSION or state["monitor"] != monitor:
+            state = _upgrade_state(json.load(handle))
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION \
+                or state.get("monitor") != monitor:
             raise ValueError(f"written for monitor={state.get('monitor')!r}, "
                              f"version {state.get('version')!r}")
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        _check_state(state)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) \
+            as error:
         warnings.warn(f"Ignoring training state {path} ({error}); starting from "
                       "epoch 0.", stacklevel=3)
         return None
-    last = os.path.join(output_dir, CHECKPOINT_DIR, LAST_CHECKPOINT)
+    last = _checkpoint_path(output_dir, state, "last")
+    if last is None:
+        return state  # committed before any epoch finished: nothing to restore
     if not restore_checkpoint(model, last, state.get("last_sha256")):
         warnings.warn(f"Could not resume from {last}; starting from epoch 0.",
                       stacklevel=3)
@@ -253,11 +350,39 @@ def _load_state(output_dir, monitor, model):
     return state
 
 
+def _open_output_dir(output_dir):
+    """Create `output_dir/checkpoints` and clear a killed run's temporaries.
+
+    Returns:
+        `output_dir` as a str.
+
+    Raises:
+        ValueError: `output_dir` is not a path, or can't be a folder (a file
+            in the way, no permission); the message names it.
+    """
+    try:
+        output_dir = os.fspath(output_dir)
+    except TypeError:
+        raise ValueError("train: Invalid value received for argument `output_dir`. Expected "
+                         f"a folder path or None. Received: output_dir={output_dir!r}") from None
+    try:
+        os.makedirs(os.path.join(output_dir, CHECKPOINT_DIR), exist_ok=True)
+        _remove_stale_temporaries(os.path.join(output_dir, CHECKPOINT_DIR))
+        _remove_stale_temporaries(output_dir)
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ValueError(f"train: Invalid value received for argument `output_dir`. Expected "
+                         f"a folder that can be written ({reason}). "
+                         f"Received: output_dir={output_dir!r}") from None
+    return output_dir
+
+
 def _remove_stale_temporaries(folder):
     """Delete temp files a killed run left behind (never under a real name)."""
     for name in os.listdir(folder):
-        if name.startswith(".") and ".tmp" in name:
-            os.remove(os.path.join(folder, name))
+        path = os.path.join(folder, name)
+        if name.startswith(".") and ".tmp" in name and os.path.isfile(path):
+            os.remove(path)
 
 
 def _as_fit_arguments(data, name):
@@ -354,13 +479,18 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     monitor = monitor or ("val_loss" if validation_data is not None else "loss")
 
     state = None
+    resume = check_bool(resume, "resume", where="train")
+    if monitor is not None and (not isinstance(monitor, str) or not monitor):
+        raise ValueError("train: Invalid value received for argument `monitor`. Expected a "
+                         f"metric name (str) or None. Received: monitor={monitor!r}")
     if output_dir is not None:
-        output_dir = os.fspath(output_dir)
-        os.makedirs(os.path.join(output_dir, CHECKPOINT_DIR), exist_ok=True)
-        _remove_stale_temporaries(os.path.join(output_dir, CHECKPOINT_DIR))
-        _remove_stale_temporaries(output_dir)
+        output_dir = _open_output_dir(output_dir)
         if resume:
             state = _load_state(output_dir, monitor, model)
+            if state is not None:
+                # A kill after the last commit may have left these undone.
+                _publish_stable_names(output_dir, state)
+                _remove_unnamed_checkpoints(output_dir, state)
     state = state or _fresh_state(monitor)
     initial_epoch = int(state["epochs_completed"])
 
@@ -387,12 +517,14 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     best_checkpoint = last_checkpoint = None
     if output_dir is not None:
         folder = os.path.join(output_dir, CHECKPOINT_DIR)
-        last_checkpoint = os.path.join(folder, LAST_CHECKPOINT)
-        best_checkpoint = os.path.join(folder, BEST_CHECKPOINT)
-        if state["best_epoch"] is not None and state["best_epoch"] != state["epochs_completed"]:
-            restore_checkpoint(model, best_checkpoint, state.get("best_sha256"))
-        if state["best_epoch"] is None:
-            best_checkpoint = None
+        _publish_stable_names(output_dir, state)
+        if state.get("last_checkpoint") is not None:
+            last_checkpoint = os.path.join(folder, LAST_CHECKPOINT)
+        if state.get("best_checkpoint") is not None:
+            best_checkpoint = os.path.join(folder, BEST_CHECKPOINT)
+            if state["best_checkpoint"] != state.get("last_checkpoint"):
+                restore_checkpoint(model, _checkpoint_path(output_dir, state, "best"),
+                                   state.get("best_sha256"))
     elif bookkeeping.best_weights is not None:
         model.set_weights(bookkeeping.best_weights)
 

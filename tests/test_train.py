@@ -86,9 +86,10 @@ def test_corrupt_checkpoint_is_ignored_with_a_warning_naming_it(tmp_path):
     x, y = _toy_data()
     train_lib.train(_toy_model(), (x, y), epochs=1, batch_size=16, output_dir=tmp_path,
                     verbose=0, tensorboard=False)
-    last = tmp_path / "checkpoints" / "last.keras"
+    state = json.loads((tmp_path / "training_state.json").read_text())
+    last = tmp_path / "checkpoints" / state["last_checkpoint"]
     data = last.read_bytes()
-    last.write_bytes(data[: len(data) // 2])  # a half-written file
+    last.write_bytes(data[: len(data) // 2])  # a damaged file
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = train_lib.train(_toy_model(), (x, y), epochs=1, batch_size=16,

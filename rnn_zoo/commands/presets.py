@@ -1,0 +1,87 @@
+"""`rnn-zoo presets`: list, rebuild and check the pretrained presets."""
+
+ACTIONS = ("list", "build", "check")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "presets", help="list, rebuild (build NAME) or check the pretrained presets",
+        description="Pretrained presets ship inside the package (rnn_zoo/pretrained/NAME): "
+        "trained bundles with a model card, a same-run baseline and a TFLite file. "
+        "`rnn-zoo presets` lists them with task, data, headline metric and size; "
+        "`rnn-zoo presets build NAME` reruns the recipe that made one (fixed seeds, recorded "
+        "split; needs `pip install rnn-zoo[presets]` and the TensorFlow backend); "
+        "`rnn-zoo presets check [NAME ...]` rescores built presets on their recorded test "
+        "split and compares their TFLite file with the model. Load one in Python with "
+        "`rnn_zoo.presets.from_preset(NAME)`.",
+    )
+    parser.add_argument("action", nargs="?", default="list", choices=ACTIONS,
+                        help="list (default), build or check")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="preset names (build: exactly one; check: default all built)")
+    parser.add_argument("-o", "--output-dir", metavar="DIR", default=None,
+                        help="build: write the preset here instead of the package's folder; "
+                        "check: check this folder (with one NAME)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="build: show the training progress")
+    parser.set_defaults(func=run)
+
+
+def _size(count):
+    return "-" if count is None else f"{count / 1024**2:.1f} MB"
+
+
+def _list():
+    from rnn_zoo.presets import describe_preset
+    from rnn_zoo.presets import list_presets
+
+    entries = [describe_preset(name) for name in list_presets()]
+    rows = [("NAME", "TASK", "DATA", "HEADLINE", "SIZE")]
+    rows += [(e["name"], e["task"], e["data"], e["headline"] or
+              ("(not built)" if not e["built"] else "-"), _size(e["bytes"])) for e in entries]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def run(args):
+    from rnn_zoo.errors import UsageError
+    from rnn_zoo.presets import check_name
+
+    if args.action == "list":
+        if args.names or args.output_dir:
+            raise UsageError("`rnn-zoo presets` (list) takes no NAME or --output-dir.")
+        return _list()
+    for name in args.names:
+        check_name(name)
+    if args.action == "build":
+        if len(args.names) != 1:
+            raise UsageError("`rnn-zoo presets build` takes exactly one NAME.")
+        from rnn_zoo import recipes
+
+        bundle = recipes.build(args.names[0], args.output_dir, verbose=2 if args.verbose else 0)
+        metrics = bundle.metrics
+        print(f"{args.names[0]}: accuracy {100 * metrics['accuracy']:.1f}% (baseline "
+              f"{100 * metrics['baseline_accuracy']:.1f}%); card in "
+              f"{args.output_dir or 'the package'}")
+        return 0
+    import os
+
+    from rnn_zoo import recipes
+    from rnn_zoo.presets import list_presets
+    from rnn_zoo.presets import preset_folder
+
+    if args.output_dir and len(args.names) != 1:
+        raise UsageError("`rnn-zoo presets check --output-dir DIR` takes exactly one NAME.")
+    names = args.names or [name for name in list_presets()
+                           if os.path.isdir(preset_folder(name))]
+    failed = 0
+    for name in names:
+        result = recipes.check(name, args.output_dir)
+        status = "ok" if result["ok"] else "MISMATCH"
+        failed += not result["ok"]
+        print(f"{name}: {status}: accuracy {100 * result['measured']:.2f}% (card "
+              f"{100 * result['recorded']:.2f}%, tolerance {100 * result['tolerance']:.1f} "
+              f"points); TFLite max |diff| {result['tflite_max_abs_diff']:.1e}")
+    return 1 if failed else 0
