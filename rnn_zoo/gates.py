@@ -20,6 +20,7 @@ their original order, then padding. `LayerGates.mask` marks the real steps.
 """
 
 import dataclasses
+import textwrap
 
 import keras
 import numpy as np
@@ -267,7 +268,10 @@ def gate_statistics(activations, low=0.1, high=0.9):
         only: LSTM input/forget/output, GRU update/reset), with keys "layer",
         "direction", "cell", "gate", "memory_gate" (True for the LSTM forget
         and GRU update gates), "count", "mean", "share_low", "share_high",
-        "share_saturated" (= low + high) and "share_middle".
+        "share_saturated" (= low + high), "share_middle" and "step_std"
+        (how much the gate moves: the standard deviation of each unit's value
+        over a sequence's real steps, averaged over units and sequences; 0
+        for a gate that never changes).
 
     Example:
 
@@ -296,52 +300,51 @@ def gate_statistics(activations, low=0.1, high=0.9):
                 "share_low": share_low, "share_high": share_high,
                 "share_saturated": share_low + share_high,
                 "share_middle": 1.0 - share_low - share_high,
+                "step_std": _step_std(entry.gates[name], real),
             })
     return rows
 
 
+def _step_std(values, mask):
+    """Mean over sequences and units of each unit's standard deviation over real steps."""
+    spreads = [values[row][mask[row]].std(axis=0).mean()
+               for row in range(values.shape[0]) if mask[row].sum() > 1]
+    return float(np.mean(spreads)) if spreads else 0.0
+
+
 def format_statistics(rows):
-    """A plain-text table of `gate_statistics` rows."""
+    """A plain-text table of `gate_statistics` rows.
+
+    Columns: the share of values near 0 and near 1, between, the mean, and
+    "std/step" (`step_std`: how much the gate moves from step to step).
+    """
     lines = [f"{'layer':<28} {'dir':<8} {'gate':<8} {'<0.1':>6} {'>0.9':>6} "
-             f"{'middle':>7} {'mean':>6}"]
+             f"{'middle':>7} {'mean':>6} {'std/step':>8}"]
     for row in rows:
         lines.append(
             f"{row['layer']:<28} {row['direction']:<8} {row['gate']:<8} "
             f"{row['share_low']:>6.1%} {row['share_high']:>6.1%} "
-            f"{row['share_middle']:>7.1%} {row['mean']:>6.2f}")
+            f"{row['share_middle']:>7.1%} {row['mean']:>6.2f} {row['step_std']:>8.3f}")
     return "\n".join(lines)
 
 
-def plot_gates(activations, tokens, path, sample=0, gates=None, title=None):
-    """Save a heatmap PNG of the gates over the tokens of one sentence.
+# Layout of the heatmap: at most this many units (rows) per panel, the ones
+# that move most over the sentence; tokens and units get fixed room each, so
+# the figure grows with the sentence and the layer within these bounds.
+MAX_PLOTTED_UNITS = 32
+_INCHES_PER_TOKEN = 0.24
+_INCHES_PER_UNIT = 0.11
+_MAX_TOKEN_CHARACTERS = 14
+_DPI = 100
+OOV_COLOUR = "#d62728"
 
-    One panel per (layer, direction, gate): rows are units, columns are the
-    sample's real steps labelled with `tokens`; colour runs 0 (white) to
-    1 (dark), the sigmoid's range.
 
-    Args:
-        activations: the list returned by `gate_activations`.
-        tokens: the sample's real tokens (or step labels), in the order the
-            layer reads them (for zoo models: the sentence's tokens with the
-            padding dropped); its length must equal the number of real steps.
-        path: output PNG path.
-        sample: int, which row of the batch, default 0.
-        gates: gate names to draw, default the sigmoid gates of each cell
-            (LSTM input/forget/output, GRU update/reset).
-        title: optional figure title.
+def _short(token):
+    return token if len(token) <= _MAX_TOKEN_CHARACTERS else (
+        token[: _MAX_TOKEN_CHARACTERS - 1] + "\u2026")
 
-    Returns:
-        `path`.
 
-    Example:
-
-    >>> rnn_zoo.gates.plot_gates(layers, ["not", "good"], "gates.png")
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on servers; must precede pyplot
-    from matplotlib import pyplot
-
+def _panels(activations, tokens, sample, gates):
     panels = []
     for entry in activations:
         names = gates or {"lstm": ("input", "forget", "output"),
@@ -358,27 +361,121 @@ def plot_gates(activations, tokens, path, sample=0, gates=None, title=None):
                     f"Invalid value received for argument `gates`: {name!r} is not "
                     f"recorded for a {entry.cell} layer. Expected some of "
                     f"{tuple(entry.gates)}.")
-            panels.append((f"{entry.label}: {name}", entry.gates[name][sample][real].T))
-    width = max(4.0, 0.45 * len(tokens) + 2.0)
-    heights = [max(1.0, 0.12 * p[1].shape[0] + 0.6) for p in panels]
-    figure, axes = pyplot.subplots(len(panels), 1, figsize=(width, sum(heights) + 0.8),
-                                   gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for axis, (label, matrix) in zip(axes[:, 0], panels):
-        low = -1.0 if matrix.min() < 0 else 0.0
+            matrix = entry.gates[name][sample][real].T  # [units, steps]
+            units = np.arange(matrix.shape[0])
+            if matrix.shape[0] > MAX_PLOTTED_UNITS:
+                # The units whose value changes most over the sentence, in unit order.
+                spread = matrix.std(axis=1) if matrix.shape[1] > 1 else np.abs(matrix[:, 0])
+                units = np.sort(np.argsort(-spread, kind="stable")[:MAX_PLOTTED_UNITS])
+                matrix = matrix[units]
+            shown = (f"all {entry.units} units" if len(units) == entry.units else
+                     f"the {len(units)} of {entry.units} units that move most")
+            panels.append((f"{entry.label}: {name} gate ({shown})"
+                           if name != "hidden" else f"{entry.label}: hidden state ({shown})",
+                           matrix, units, name))
+    return panels
+
+
+def gates_figure(activations, tokens, sample=0, gates=None, title=None, oov=None):
+    """The gate heatmap of one sentence as a matplotlib `Figure` (see `plot_gates`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    from matplotlib import pyplot
+    from matplotlib.patches import Patch
+
+    tokens = [str(token) for token in tokens]
+    oov = [False] * len(tokens) if oov is None else [bool(flag) for flag in oov]
+    if len(oov) != len(tokens):
+        raise ValueError(f"Invalid value received for argument `oov`: {len(oov)} flags for "
+                         f"{len(tokens)} tokens. Expected one per token.")
+    panels = _panels(activations, tokens, sample, gates)
+    width = float(np.clip(_INCHES_PER_TOKEN * len(tokens) + 3.0, 7.0, 18.0))
+    heights = [float(np.clip(_INCHES_PER_UNIT * p[1].shape[0] + 0.5, 1.4, 4.2))
+               for p in panels]
+    longest = max(len(_short(t)) for t in tokens)
+    footer = 0.9 + 0.075 * longest  # room for the rotated token labels and the legend
+    figure, axes = pyplot.subplots(
+        len(panels), 1, figsize=(width, sum(heights) + footer + 0.9), squeeze=False,
+        gridspec_kw={"height_ratios": heights}, layout="constrained", dpi=_DPI)
+    axes = axes[:, 0]
+    signed = any(p[1].min() < 0 for p in panels)
+    low = -1.0 if signed else 0.0
+    image = None
+    for index, (axis, (label, matrix, units, _)) in enumerate(zip(axes, panels)):
         image = axis.imshow(matrix, aspect="auto", cmap="viridis", vmin=low, vmax=1.0,
                             interpolation="nearest")
         axis.set_title(label, fontsize=9, loc="left")
         axis.set_ylabel("unit", fontsize=8)
+        rows = len(units)
+        every = max(1, int(np.ceil(rows / 8)))
+        axis.set_yticks(range(0, rows, every))
+        axis.set_yticklabels([str(units[i]) for i in range(0, rows, every)], fontsize=7)
         axis.set_xticks(range(len(tokens)))
-        axis.set_xticklabels(tokens, rotation=45, ha="right", fontsize=8)
-        axis.tick_params(axis="y", labelsize=7)
-        figure.colorbar(image, ax=axis, fraction=0.02, pad=0.01)
+        last = index == len(panels) - 1
+        if last:
+            labels = axis.set_xticklabels([_short(t) for t in tokens], rotation=90,
+                                          fontsize=7)
+            for text, unknown in zip(labels, oov):
+                if unknown:
+                    text.set_color(OOV_COLOUR)
+                    text.set_fontstyle("italic")
+        else:
+            axis.set_xticklabels([])
+    bar = figure.colorbar(image, ax=list(axes), fraction=0.025, pad=0.01, aspect=30)
+    bar.set_label("gate value (0 = closed, 1 = open)" if not signed else
+                  "value (gates 0..1, hidden state -1..1)", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    if any(oov):
+        figure.legend(handles=[Patch(color=OOV_COLOUR, label="red italic word: not in the "
+                                     "vocabulary (read as the OOV id)")],
+                      loc="outside lower left", fontsize=8, frameon=False)
     if title:
-        figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
+        characters = max(20, int(width * 72 / (10 * 0.6)))
+        lines = textwrap.wrap(title, characters)
+        text = "\n".join(lines[:2]) + ("\u2026" if len(lines) > 2 else "")
+        figure.suptitle(text, fontsize=10)
+    return figure
+
+
+def plot_gates(activations, tokens, path, sample=0, gates=None, title=None, oov=None):
+    """Save a heatmap PNG of the gates over the tokens of one sentence.
+
+    One panel per (layer, direction, gate), stacked, sharing the tokens on
+    the x axis and one labelled colour bar (0 = closed, 1 = open). A layer
+    wider than `MAX_PLOTTED_UNITS` shows the units whose value moves most
+    over the sentence (the panel title says how many of how many). The
+    figure's size follows the number of tokens and units, so labels keep
+    their room from 3 to 60 tokens and 16 to 256 units.
+
+    Args:
+        activations: the list returned by `gate_activations`.
+        tokens: the sample's real tokens (or step labels), in the order the
+            layer reads them (for zoo models: the sentence's tokens with the
+            padding dropped); its length must equal the number of real steps.
+        path: output PNG path.
+        sample: int, which row of the batch, default 0.
+        gates: gate names to draw, default the sigmoid gates of each cell
+            (LSTM input/forget/output, GRU update/reset).
+        title: optional figure title (wrapped to two lines at most).
+        oov: optional list of bools, one per token: True marks a word that
+            is not in the vocabulary (drawn red and italic, explained in a
+            legend).
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> rnn_zoo.gates.plot_gates(layers, ["not", "good"], "gates.png")
+    """
+    from matplotlib import pyplot
+
+    figure = gates_figure(activations, tokens, sample=sample, gates=gates, title=title,
+                          oov=oov)
     try:
         # The temporary file keeps the ".png" extension, which picks the format.
-        atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=110))
+        atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=_DPI))
     finally:
         pyplot.close(figure)
     return path

@@ -14,6 +14,7 @@ from rnn_zoo import cli
 from rnn_zoo import tasks
 from rnn_zoo.commands.common import deprecated_alias
 from rnn_zoo.commands.common import flag_names
+from rnn_zoo.commands.common import human_size
 from rnn_zoo.commands.common import user_message
 
 
@@ -23,6 +24,30 @@ def test_list_prints_every_named_configuration(capsys):
     for name in rnn_zoo.list_models():
         assert name in out
     assert "sequence_tagger" in out
+
+
+def test_list_format_json_gives_every_configuration(capsys):
+    assert cli.main(["list", "--format", "json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert sorted(e["name"] for e in entries) == sorted(rnn_zoo.list_models())
+    assert all(set(e) == {"name", "task", "description", "config"} for e in entries)
+
+
+@pytest.mark.parametrize("count, text", [
+    (0, "0 B"), (98, "98 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (3900, "3.8 KiB"),
+    (156_262, "152.6 KiB"), (1_258_291, "1.2 MiB"), (4 * 2**30, "4.0 GiB"),
+    (3 * 2**40, "3.0 TiB"),
+])
+def test_one_human_size_spelling(count, text):
+    assert human_size(count) == text
+
+
+def test_bench_says_what_runs_and_how_long_before_it_starts():
+    from rnn_zoo.commands import bench
+
+    quick = bench.estimate_minutes(["train", "inference"], None, full=False)
+    assert 0 < quick < bench.estimate_minutes(["train", "inference"], None, full=True)
+    assert bench.estimate_minutes(["train"], ["jax"], full=False) < quick
 
 
 @pytest.mark.parametrize("command", cli.COMMANDS)

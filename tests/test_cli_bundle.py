@@ -87,11 +87,67 @@ def test_predict_on_a_bundle_folder_prints_its_labels(text_bundle, capsys):
     assert main(["predict", str(text_bundle), "--text", texts[0], "--text", texts[1]]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("Loaded bundle")
-    for row, line in enumerate(lines[1:]):
-        _, text, label, probability = line.split("\t")
-        assert text == repr(texts[row])
+    # A header that says what the number is.
+    assert lines[1] == "row\ttext\tlabel\tprobability (of that label)"
+    for row, line in enumerate(lines[2:]):
+        number, text, label, probability = line.split("\t")
+        assert int(number) == row and text == repr(texts[row])
         assert label == ("neg", "pos")[int(np.argmax(expected[row]))]
         assert float(probability) == pytest.approx(expected[row].max(), abs=1e-4)
+
+
+@pytest.mark.parametrize("suffix, content", [
+    (".txt", "the food was good\n\nthe plot was dull\n"),
+    (".csv", 'id,text\n1,"the food was good"\n2,the plot was dull\n'),
+    (".jsonl", '{"text": "the food was good"}\n{"text": "the plot was dull", "id": 2}\n'),
+])
+@pytest.mark.parametrize("output", [".csv", ".jsonl"])
+def test_predict_reads_a_file_of_texts_and_writes_csv_or_jsonl(text_bundle, tmp_path, capsys,
+                                                                suffix, content, output):
+    texts = ["the food was good", "the plot was dull"]
+    expected = Bundle.load(text_bundle).predict(texts)
+    source = tmp_path / f"texts{suffix}"
+    source.write_text(content, encoding="utf-8")
+    target = tmp_path / f"predictions{output}"
+    assert main(["predict", str(text_bundle), "--file", str(source), "--output", str(target),
+                 "--batch-size", "1"]) == 0
+    assert f"wrote 2 predictions to {target}" in capsys.readouterr().out
+    if output == ".csv":
+        import csv
+
+        rows = list(csv.DictReader(target.open(encoding="utf-8")))
+        assert list(rows[0]) == ["text", "label", "probability", "p_neg", "p_pos"]
+    else:
+        rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    for row, record in zip(expected, rows):
+        assert float(record["p_neg"]) == pytest.approx(row[0], abs=1e-5)
+        assert float(record["probability"]) == pytest.approx(row.max(), abs=1e-5)
+        assert record["label"] == ("neg", "pos")[int(np.argmax(row))]
+    assert [r["text"] for r in rows] == texts
+
+
+def test_predict_format_json_prints_only_json(text_bundle, capsys):
+    assert main(["predict", str(text_bundle), "--text", "the food was good",
+                 "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [sorted(r) for r in records] == [["label", "p_neg", "p_pos", "probability", "text"]]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--file", "texts.md"], "unsupported file type '.md'"),
+    (["--file", "missing.txt"], "missing.txt: no such file"),
+    (["--file", "texts.csv", "--text-column", "body"], "no column 'body'"),
+    (["--text", "good", "--output", "out.xlsx"], "unsupported file type '.xlsx'"),
+    (["--text", "good", "--batch-size", "0"], "--batch-size must be >= 1"),
+])
+def test_predict_bad_input_exits_2_with_one_line(text_bundle, tmp_path, monkeypatch, capsys,
+                                                  argv, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "texts.md").write_text("good\n")
+    (tmp_path / "texts.csv").write_text("text\ngood\n")
+    assert main(["predict", str(text_bundle), *argv]) == 2
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and message in error, error
 
 
 def test_predict_refuses_tflite_for_a_bundle_folder(text_bundle, capsys):
@@ -145,8 +201,9 @@ def test_train_on_npz_writes_a_scaled_bundle(tmp_path, capsys, targets, expected
     capsys.readouterr()
     assert main(["predict", str(out), "--npz", data]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 1 + len(x)
-    first = lines[1].split("\t")
+    assert len(lines) == 2 + len(x)  # "Loaded ...", the header, one line per row
+    assert lines[1].startswith("row\t")
+    first = lines[2].split("\t")
     if targets:
         assert float(first[1].strip("[]")) == pytest.approx(
             float(bundle.predict(x[:1])[0, 0]), abs=1e-4)

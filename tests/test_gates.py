@@ -83,6 +83,9 @@ def test_gate_statistics_count_only_real_steps():
     assert forget["share_high"] == pytest.approx(0.5)
     assert forget["share_middle"] == pytest.approx(0.25)
     assert "forget" in gates_lib.format_statistics(rows)
+    # How much it moves: the spread over the real steps only (0.01 is padding).
+    assert forget["step_std"] == pytest.approx(np.std([0.05, 0.95, 0.5, 0.99]), abs=1e-6)
+    assert "std/step" in gates_lib.format_statistics(rows)
     with pytest.raises(ValueError, match="low < high"):
         gates_lib.gate_statistics([entry], low=0.5, high=0.4)
 

@@ -6,13 +6,23 @@ package); this command runs them in subprocesses, one per Keras backend, and
 prints their tables and ratios.
 """
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from rnn_zoo.errors import UsageError
 
 SCRIPTS = {"train": "train_speed.py", "inference": "inference_latency.py"}
+# Rough minutes per script and backend on a 2-core machine at load ~1 (quick,
+# full): said before the run starts, so nobody waits blind.
+MINUTES_PER_BACKEND = {"train": (0.8, 8.0), "inference": (0.4, 2.0)}
+ALL_BACKENDS = ("tensorflow", "jax", "torch")
+# Run-to-run spread of a ratio on a shared machine (twelve full runs of
+# train_speed): a target closer than this to the measured ratio is not decided
+# by one run.
+NOISE = 0.15
 
 
 def register(subparsers):
@@ -47,12 +57,35 @@ def benchmarks_folder():
     return folder
 
 
+def _load():
+    try:
+        return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def estimate_minutes(names, backends, full):
+    """Rough minutes the run will take: the sum over scripts and backends."""
+    count = len(backends or ALL_BACKENDS)
+    return sum(MINUTES_PER_BACKEND[name][1 if full else 0] * count for name in names)
+
+
 def run(args):
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be >= 1, got {args.threads}")
     folder = benchmarks_folder()
     names = list(SCRIPTS) if args.what == "all" else [args.what]
+    cores = os.cpu_count() or 1
+    minutes = estimate_minutes(names, args.backends, args.full)
+    print(f"rnn-zoo bench: {' and '.join(SCRIPTS[n] for n in names)} "
+          f"({'full' if args.full else 'quick'} sizes) on "
+          f"{', '.join(args.backends or ALL_BACKENDS)}; about {minutes:.0f} minute(s) at "
+          f"low load, more on a busy machine ({cores} CPUs, {_load()}).", flush=True)
+    print(f"rnn-zoo bench: a ratio within +-{NOISE:.0%} of its target is within the "
+          "run-to-run noise of a shared machine: decide such a target by the median of "
+          "at least five runs.", flush=True)
     status = 0
+    started = time.monotonic()
     for name in names:
         command = [sys.executable, str(folder / SCRIPTS[name]), "--output", args.output]
         if not args.full:
@@ -66,4 +99,6 @@ def run(args):
             command += ["--backends", *backends]
         print(f"rnn-zoo bench: running {' '.join(command[1:])}", flush=True)
         status = max(status, subprocess.run(command).returncode)
+    print(f"rnn-zoo bench: done in {(time.monotonic() - started) / 60:.1f} minute(s); "
+          f"{_load()} at the end.", flush=True)
     return status

@@ -107,6 +107,28 @@ def user_message(error, flags):
     return re.sub(rf"(?<![\w\-.`])({names})=", lambda m: f"{flags[m.group(1)]}=", message)
 
 
+def human_size(count):
+    """A byte count as people read it, the one spelling every command prints.
+
+    Binary units, one decimal above bytes: `98 B`, `3.8 KiB`, `152.6 KiB`,
+    `1.2 MiB`, `4.0 GiB`.
+
+    Args:
+        count: a number of bytes (int >= 0).
+
+    Returns:
+        The text, e.g. "3.8 KiB".
+    """
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            break
+        size /= 1024
+    else:
+        unit = "TiB"
+    return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+
+
 def load_vectorizer(path):
     """A `TextVectorizer` from a saved (bundle) folder or a bare `vocab.txt`.
 

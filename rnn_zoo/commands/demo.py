@@ -15,6 +15,8 @@
 import os
 import time
 
+from rnn_zoo.commands.common import human_size
+
 DEFAULT_OUTPUT_DIR = "demo_output"
 
 
@@ -137,7 +139,7 @@ def run(args):
                               vectorizer=bundle.vectorizer, labels=list(bundle.labels))
         print(f"  exported {result.path}:")
         for path, size in sorted(result.files.items()):
-            print(f"    {path:<40} {size:>10,} bytes")
+            print(f"    {path:<40} {human_size(size):>10}")
         if result.tflite:
             print(f"  TFLite ops: {', '.join(result.tflite.get('ops', []))}")
         print(f"  parity (max abs diff): {result.parity}")

@@ -52,11 +52,11 @@ def _text_input(args, vectorizer):
     tokens = [t.decode("utf-8") for t in
               tokenize_tf(tf.constant([args.text]), lowercase=vectorizer.lowercase)[0].numpy()]
     tokens = tokens[: int(np.count_nonzero(ids[0]))]  # --max-length truncation
-    vocabulary = set(vectorizer.vocabulary)
-    labels = [t if t in vocabulary else f"{t}?" for t in tokens]  # "?" marks OOV
-    if not labels:
+    if not tokens:
         raise UsageError(f"--text {args.text!r} holds no tokens.")
-    return ids, labels
+    vocabulary = set(vectorizer.vocabulary)
+    oov = [token not in vocabulary for token in tokens]  # drawn red, with a legend
+    return ids, tokens, oov
 
 
 def _numeric_input(args, scaler):
@@ -69,7 +69,7 @@ def _numeric_input(args, scaler):
     length = int(sample.lengths[0])
     # The model was trained on scaled features: feed it the same.
     x = scaler.transform(sample) if scaler is not None else sample.x
-    return x[:, :length], [str(step + 1) for step in range(length)]
+    return x[:, :length], [str(step + 1) for step in range(length)], None
 
 
 def run(args):
@@ -81,18 +81,18 @@ def run(args):
     if args.text is not None:
         vectorizer = load_vectorizer(args.vocab) if args.vocab else (
             bundle.vectorizer if bundle is not None else None)
-        inputs, labels = _text_input(args, vectorizer)
+        inputs, labels, oov = _text_input(args, vectorizer)
     else:
         scaler = None
         if bundle is not None and bundle.preprocessor is not None and bundle.vectorizer is None:
             scaler = bundle.preprocessor
-        inputs, labels = _numeric_input(args, scaler)
+        inputs, labels, oov = _numeric_input(args, scaler)
     from rnn_zoo import gates as gates_lib
 
     activations = gates_lib.gate_activations(model, inputs)
     real_steps = int(activations[0].mask[0].sum())
     if real_steps != len(labels):  # e.g. a numeric step that equals the mask value
-        labels = [str(step + 1) for step in range(real_steps)]
+        labels, oov = [str(step + 1) for step in range(real_steps)], None
     print(f"{model.name}: {len(activations)} recurrent layer direction(s), "
           f"{real_steps} steps")
     rows = gates_lib.gate_statistics(activations)
@@ -101,6 +101,9 @@ def run(args):
     else:
         print("no sigmoid gates (SimpleRNN): the heatmap shows the hidden state")
     title = " ".join(labels) if args.text is not None else f"{args.npz} [{args.index}]"
-    gates_lib.plot_gates(activations, labels, args.output, title=title[:100])
+    gates_lib.plot_gates(activations, labels, args.output, title=title, oov=oov)
+    if oov and any(oov):
+        print("not in the vocabulary (read as the OOV id): "
+              + ", ".join(token for token, unknown in zip(labels, oov) if unknown))
     print(f"wrote {args.output}")
     return 0

@@ -1,5 +1,8 @@
 """`rnn-zoo list`: the named (untrained) model configurations."""
 
+import json
+import sys
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -9,6 +12,9 @@ def register(subparsers):
     )
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="also print each configuration's factory arguments")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="a table (default) or JSON: a list of {name, task, "
+                        "description, config}")
     parser.set_defaults(func=run)
 
 
@@ -16,6 +22,13 @@ def run(args):
     # Only the data in rnn_zoo.configurations: no Keras, no TensorFlow.
     from rnn_zoo.configurations import CONFIGURATIONS
 
+    if args.format == "json":
+        json.dump([{"name": name, "task": CONFIGURATIONS[name]["task"],
+                    "description": CONFIGURATIONS[name]["description"],
+                    "config": CONFIGURATIONS[name]["config"]}
+                   for name in sorted(CONFIGURATIONS)], sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+        return 0
     width = max(len(name) for name in CONFIGURATIONS)
     for name in sorted(CONFIGURATIONS):
         entry = CONFIGURATIONS[name]
