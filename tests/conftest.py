@@ -31,12 +31,15 @@ def rng():
 # --------------------------------------------------------------------------- search specs
 
 # The smallest search that still exercises everything: a regressor on the
-# adding problem (no download, no vocabulary), two tiny trials of one epoch.
+# adding problem (no download, no vocabulary), two tiny trials of one epoch,
+# each scored on one validation split (`cv_folds = 1`; tests/test_tuning_cv.py
+# covers k-fold scoring).
 BASE_SPEC = {
     "task": "sequence_regressor",
     "tuner": "random",
     "objective": "val_loss",
     "seed": 0,
+    "cv_folds": 1,
     "dataset": {"name": "adding_problem", "num_samples": 48, "length": 4},
     "budget": {"max_trials": 2, "epochs": 1},
     "space": {

@@ -37,6 +37,21 @@ def test_search_writes_table_plot_and_a_consistent_best(tmp_path, spec_dict):
     assert best["score"] == min(scores)
     assert best["trial_id"] == result.tuner.oracle.get_best_trials(1)[0].trial_id
     assert any(line.startswith("best: trial") for line in lines)
+    # The winner and the default are refit and saved as bundles (no test split here).
+    summary = json.loads((tmp_path / "best.json").read_text())
+    assert summary["test_split"] is False and summary["test_mae"] is None
+    assert (tmp_path / "best" / "model.keras").is_file()
+    assert (tmp_path / "default" / "model.keras").is_file()
+
+
+def test_trials_plot_counts_trials_in_whole_numbers(tmp_path):
+    from rnn_zoo.tuning import report
+
+    rows = [{"trial_id": str(i), "status": "COMPLETED", "score": 1.0 / (i + 1)}
+            for i in range(3)]
+    figure = report._figure(rows, "val_loss", "min", "search")
+    ticks = [t for t in figure.axes[0].get_xticks() if 0 <= t <= 2]
+    assert ticks and all(float(t).is_integer() for t in ticks)
 
 
 def _oracle(directory):
@@ -83,7 +98,7 @@ def test_reload_does_not_rerun_a_trial_that_completed_before_the_kill(tmp_path):
 
 def test_search_without_progress_logs_instead_of_printing(tmp_path, spec_dict, caplog, capsys):
     with caplog.at_level(logging.INFO, logger="rnn_zoo.tuning"):
-        run_search(_spec(spec_dict, budget={"max_trials": 1}), str(tmp_path))
+        run_search(_spec(spec_dict, budget={"max_trials": 1}), str(tmp_path), refit=False)
     assert any(r.getMessage().startswith("best: trial") for r in caplog.records)
     assert "best: trial" not in capsys.readouterr().out
 
@@ -91,7 +106,7 @@ def test_search_without_progress_logs_instead_of_printing(tmp_path, spec_dict, c
 def test_hyperband_and_bayesian_specs_search_and_report(tmp_path, spec_dict):
     for tuner in ("hyperband", "bayesian"):
         spec = _spec(spec_dict, tuner=tuner, budget={"max_trials": 2, "epochs": 2})
-        result = run_search(spec, str(tmp_path / tuner))
+        result = run_search(spec, str(tmp_path / tuner), refit=False)
         completed = [row for row in result.rows if row["status"] == "COMPLETED"]
         assert completed, f"{tuner}: no completed trial"
         best = json.loads((tmp_path / tuner / "best.json").read_text())["best"]

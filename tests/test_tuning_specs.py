@@ -40,6 +40,8 @@ def test_shipped_specs_are_valid_and_use_no_deprecated_key(path):
     (dict(dataset={"validation_split": 0.2, "validation_fraction": 0.2}),
      "has both `validation_fraction` and `validation_split`"),
     (dict(dataset={"scale": "yes"}), "`dataset.scale` must be true or false"),
+    (dict(cv_folds=0), "cv_folds: expected an integer >= 1"),
+    (dict(budget={"max_time": 0}), "budget.max_time: expected a number of minutes > 0"),
 ])
 def test_bad_spec_is_one_clear_line_before_any_trial(tmp_path, capsys, write_spec, overrides,
                                                      expected):
@@ -50,6 +52,20 @@ def test_bad_spec_is_one_clear_line_before_any_trial(tmp_path, capsys, write_spe
     assert code == 2
     assert len(error.splitlines()) == 1 and expected in error, error
     assert not output.exists()  # nothing started
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--cv-folds", "0"], "--cv-folds"),
+    (["--max-time", "-1"], "--max-time"),
+    (["--ensemble", "1"], "--ensemble"),
+])
+def test_bad_search_flags_are_refused_before_any_trial(tmp_path, capsys, write_spec, flags,
+                                                       expected):
+    spec = write_spec("good.toml")
+    code = tune.main([str(spec), "--output-dir", str(tmp_path / "out"), *flags])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and len(error.splitlines()) == 1 and expected in error, error
+    assert not (tmp_path / "out").exists()
 
 
 def test_budget_override_below_one_is_refused(tmp_path, capsys, write_spec):

@@ -4,7 +4,13 @@ Examples:
 
     rnn-zoo tune tuning/negation_sentiment.toml
     rnn-zoo tune tuning/japanese_vowels.toml --workers 2 --export
+    rnn-zoo tune tuning/japanese_vowels.toml --cv-folds 5 --max-time 30 --ensemble 3
     rnn-zoo tune tuning/csv_template.toml --max-trials 3 --epochs 1
+
+Each trial is scored by k-fold cross-validation on the training split. Then
+the winner and the default configuration are refit on the whole training
+split, saved as bundles in `<output-dir>/best/` and `<output-dir>/default/`,
+and scored once on the dataset's test split where it has one.
 
 Running the same command again resumes the search in its output directory
 (completed trials are kept; a trial cut short by a crash runs again);
@@ -20,8 +26,10 @@ from rnn_zoo.errors import UsageError
 def register(subparsers):
     parser = subparsers.add_parser(
         "tune", help="run a hyperparameter search spec (TOML)",
-        description="Run a Keras Tuner search described by a TOML spec; write a results "
-        "table (CSV, Markdown) and a plot of the trials into the output directory.")
+        description="Run a Keras Tuner search described by a TOML spec, scoring each trial by "
+        "cross-validation; refit the winner and the default configuration, save both as "
+        "bundles (best/, default/), score them on the test split, and write a results table "
+        "(CSV, Markdown) and a plot of the trials into the output directory.")
     parser.add_argument("spec", help="a search spec, e.g. tuning/negation_sentiment.toml")
     parser.add_argument("--output-dir", "-o", default=None,
                         help="where the search and its report live "
@@ -30,6 +38,14 @@ def register(subparsers):
                         help="start again instead of resuming what --output-dir holds")
     parser.add_argument("--max-trials", type=int, default=None, help="override budget.max_trials")
     parser.add_argument("--epochs", type=int, default=None, help="override budget.epochs")
+    parser.add_argument("--cv-folds", type=int, default=None,
+                        help="score each trial by K-fold cross-validation on the training "
+                        "split (1: one validation split); overrides the spec's cv_folds")
+    parser.add_argument("--max-time", type=float, default=None, metavar="MINUTES",
+                        help="start no trial after this many minutes (budget.max_time)")
+    parser.add_argument("--ensemble", type=int, default=0, metavar="K",
+                        help="also try the average of the top K trials; kept only if it wins "
+                        "on cross-validation")
     parser.add_argument("--workers", type=int, default=0,
                         help="start a chief and N local worker processes (gRPC on loopback)")
     parser.add_argument("--role", choices=("single", "chief", "worker"), default=None,
@@ -44,8 +60,10 @@ def register(subparsers):
     parser.add_argument("--logical-cpus", type=int, default=None,
                         help="with --strategy mirrored: split the CPU into N devices")
     parser.add_argument("--export", action="store_true",
-                        help="export the best model through rnn_zoo.export")
-    parser.add_argument("--export-root", default="saved_models", help="export root folder")
+                        help="export whichever wins on cross-validation, the search winner or "
+                        "the default configuration, through rnn_zoo.export")
+    parser.add_argument("--export-root", default=None,
+                        help="export root folder (default: <output-dir>/export)")
     parser.set_defaults(func=run)
 
 
@@ -58,6 +76,9 @@ def _check(args):
     role = args.role or ("chief" if args.workers else "single")
     if args.workers and role != "chief":
         raise UsageError(f"--workers goes with --role chief. Received: --role {role}")
+    if args.ensemble < 0 or args.ensemble == 1:
+        raise UsageError(f"--ensemble: expected 0 (none) or an integer >= 2. "
+                         f"Received: {args.ensemble}")
     return role
 
 
@@ -69,7 +90,9 @@ def run(args):
     spec = load_spec(args.spec)
     from rnn_zoo.tuning import search
 
-    spec = search.with_budget(spec, max_trials=args.max_trials, epochs=args.epochs)
+    spec = search.with_budget(spec, max_trials=args.max_trials, epochs=args.epochs,
+                              max_time=args.max_time)
+    spec = search.with_cv_folds(spec, args.cv_folds)
     output_dir = args.output_dir or os.path.join("tuning_runs", spec.name)
     strategy = None if args.strategy == "none" else args.strategy
     progress = _printer(role)
@@ -90,13 +113,15 @@ def run(args):
         result = search.run_distributed(spec, output_dir, args.workers,
                                         overwrite=args.overwrite,
                                         oracle_address=args.oracle_address,
-                                        worker_args=worker_args, progress=progress)
+                                        worker_args=worker_args, progress=progress,
+                                        ensemble=args.ensemble)
     else:
         result = search.run_search(spec, output_dir, overwrite=args.overwrite,
                                    strategy=strategy, logical_cpus=args.logical_cpus,
-                                   progress=progress)
+                                   progress=progress, ensemble=args.ensemble)
     if args.export:
-        search.export_best(result, spec, args.export_root, progress=progress)
+        root = args.export_root or os.path.join(output_dir, "export")
+        search.export_best(result, spec, root, progress=progress)
     return 0
 
 

@@ -344,6 +344,21 @@ class RNNHyperModel(keras_tuner.HyperModel):
         model.compile(optimizer=optimizer, loss=info.loss, metrics=list(info.metrics))
         return model
 
+    def with_task_args(self, **task_args):
+        """A copy of this hypermodel with some task arguments replaced (e.g. a fold's sizes).
+
+        Example:
+
+        >>> fold_hypermodel = hypermodel.with_task_args(vocab_size=812)
+        """
+        clone = copy.copy(self)
+        clone.task_args = {**self.task_args, **task_args}
+        return clone
+
+    def batch_size(self, hp):
+        """The trial's `batch_size` (registers it in `hp` when new)."""
+        return int(self._hp(hp, "batch_size"))
+
     def fit(self, hp, model, *args, **kwargs):
         """`model.fit` with the trial's `batch_size` (unless the caller passes one)."""
         kwargs.setdefault("batch_size", self._hp(hp, "batch_size"))

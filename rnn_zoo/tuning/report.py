@@ -1,4 +1,9 @@
-"""Results of a search: a table (CSV and Markdown), a PNG plot, a best-trial summary."""
+"""Results of a search: a table (CSV and Markdown), a PNG plot, a best-trial summary.
+
+With a summary of the final models (`rnn_zoo.tuning.search.final_models`),
+`best.json` and `results.md` also carry the winner's and the default
+configuration's `cv_mean`, `cv_std`, `test_<metric>` and `test_ci95`.
+"""
 
 import csv
 import io
@@ -7,6 +12,10 @@ import os
 
 from rnn_zoo import atomic
 from rnn_zoo.tuning.runner import read_run_log
+
+# The columns of a row that are not hyperparameters.
+ROW_FIELDS = ("trial_id", "status", "score", "cv_std", "best_epoch", "best_step", "runs",
+              "fit_seconds")
 
 
 def trial_rows(oracle, project_dir):
@@ -17,8 +26,10 @@ def trial_rows(oracle, project_dir):
         project_dir: keras-tuner's project folder (holds `trial_runs.jsonl`).
 
     Returns:
-        A list of dicts: trial_id, status, score, best_step, runs (how many
-        times the trial ended), fit_seconds, then one key per hyperparameter.
+        A list of dicts: trial_id, status, score (the cross-validated mean),
+        cv_std (its spread over folds), best_epoch (mean over folds),
+        best_step, runs (how many times the trial ended), fit_seconds, then
+        one key per hyperparameter.
     """
     runs = {}
     for record in read_run_log(project_dir):
@@ -32,11 +43,20 @@ def trial_rows(oracle, project_dir):
         trial = oracle.trials[trial_id]
         hp = trial.hyperparameters
         values = {k: v for k, v in sorted(hp.values.items()) if hp.is_active(k)}
-        row = {"trial_id": trial_id, "status": trial.status,
-               "score": trial.score, "best_step": trial.best_step,
+        name = getattr(oracle.objective, "name", None)
+        row = {"trial_id": trial_id, "status": trial.status, "score": trial.score,
+               "cv_std": _last(trial, f"{name}_std"),
+               "best_epoch": _last(trial, "best_epoch"), "best_step": trial.best_step,
                **runs.get(trial_id, {"runs": 0, "fit_seconds": 0.0}), **values}
         rows.append(row)
     return rows
+
+
+def _last(trial, name):
+    value = trial.metrics.get_last_value(name) if trial.metrics.exists(name) else None
+    if name == "best_epoch" and value is not None:
+        return int(round(value))
+    return value
 
 
 def best_row(rows, direction):
@@ -62,7 +82,7 @@ def _cell(value):
     return "" if value is None else str(value)
 
 
-def write_report(rows, output_dir, objective, direction, title="search"):
+def write_report(rows, output_dir, objective, direction, title="search", summary=None):
     """Write `results.csv`, `results.md`, `trials.png` and `best.json` into `output_dir`.
 
     Args:
@@ -71,6 +91,8 @@ def write_report(rows, output_dir, objective, direction, title="search"):
         objective: the objective's name (a column header and the plot's y label).
         direction: "max" or "min".
         title: the plot's title.
+        summary: optional dict from `final_models`: the refit winner and
+            default, their CV and test scores (top level and under "default").
 
     Returns:
         Dict of the written paths, keyed "csv", "markdown", "plot", "best".
@@ -93,24 +115,73 @@ def write_report(rows, output_dir, objective, direction, title="search"):
              f"Trials: {len(rows)}, completed: "
              f"{sum(r['status'] == 'COMPLETED' for r in rows)}.", ""]
     if best is not None:
-        lines += [f"Best: trial {best['trial_id']}, {objective} = {best['score']:.4f}.", ""]
+        spread = f" +- {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
+        lines += [f"Best trial: {best['trial_id']}, {objective} = {best['score']:.4f}"
+                  f"{spread}.", ""]
+    if summary is not None:
+        lines += _summary_lines(summary)
     header = [("score" if c == "score" else c) for c in columns]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(columns))
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
     atomic.write_text(paths["markdown"], "\n".join(lines) + "\n")
-    atomic.write_text(paths["best"], json.dumps(
-        {"objective": objective, "direction": direction, "best": best}, indent=2, default=str))
+    record = {"objective": objective, "direction": direction, "best": best}
+    if summary is not None:
+        record.update({k: v for k, v in summary.items() if k not in record})
+    atomic.write_text(paths["best"], json.dumps(record, indent=2, default=str))
     _plot(rows, paths["plot"], objective, direction, title)
     return paths
 
 
+def _interval(values):
+    return "n/a" if not values else f"{values[0]:.4f}-{values[1]:.4f}"
+
+
+def _summary_lines(summary):
+    """The "Final models" section of results.md: winner and default, CV and test."""
+    metric = summary["test_metric"]
+    test_key = f"test_{metric}"
+    lines = ["## Final models", ""]
+    if summary.get("cv_note"):
+        lines += [f"Note: {summary['cv_note']}.", ""]
+    folds = summary["cv_folds"]
+    scored = (f"{folds}-fold cross-validation on the training split" if folds > 1
+              else "one validation split")
+    lines += [f"Each configuration is scored by {scored} (`cv_mean` +- `cv_std` of "
+              f"`{summary['objective']}`), refit on the whole training split for its mean best "
+              "epoch, then scored once on the test split"
+              + ("" if summary["test_split"] else " (this dataset has none)") + ".", "",
+              f"| model | source | cv_mean | cv_std | refit_epochs | {test_key} | test_ci95 |",
+              "|---|---|---|---|---|---|---|"]
+    for name, entry in (("search winner", summary), ("default", summary["default"])):
+        source = entry.get("source") or {}
+        shown = {"trial": f"trial {source.get('trial_id')}",
+                 "ensemble": f"ensemble of trials {source.get('trial_ids')}",
+                 "default": "factory defaults + task_args"}.get(source.get("kind"), "")
+        test = entry.get(test_key)
+        lines.append(f"| {name} | {shown} | {entry['cv_mean']:.4f} | {entry['cv_std']:.4f} | "
+                     f"{entry['refit_epochs']} | {'n/a' if test is None else f'{test:.4f}'} | "
+                     f"{_interval(entry.get('test_ci95'))} |")
+    chosen = "the search winner" if summary["chosen"] == "search" else "the default"
+    lines += ["", f"Wins on CV (what `--export` ships): {chosen}.", ""]
+    return lines
+
+
 def _plot(rows, path, objective, direction, title):
+    from matplotlib import pyplot
+
+    figure = _figure(rows, objective, direction, title)
+    atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
+    pyplot.close(figure)
+
+
+def _figure(rows, objective, direction, title):
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on servers and CI
     from matplotlib import pyplot
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = pyplot.subplots(figsize=(6, 3.5))
     points = [(i, r["score"]) for i, r in enumerate(rows)
@@ -124,9 +195,10 @@ def _plot(rows, path, objective, direction, title):
             best_so_far.append(running)
         axes.step(xs, best_so_far, where="post", color="tab:orange", label="best so far")
         axes.legend(loc="best")
+    # Trials are counted: ticks only at whole numbers.
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("trial (start order)")
     axes.set_ylabel(objective)
     axes.set_title(title)
     figure.tight_layout()
-    atomic.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
-    pyplot.close(figure)
+    return figure

@@ -27,21 +27,43 @@ import time
 
 import keras
 import keras_tuner
-from keras_tuner.src import utils as kt_utils
-from keras_tuner.src.backend import config as kt_config
+import numpy as np
 from keras_tuner.src.engine import metrics_tracking
 from keras_tuner.src.engine import trial as trial_module
 from keras_tuner.src.engine import tuner as kt_tuner
-from keras_tuner.src.engine import tuner_utils
+
+from rnn_zoo import atomic
+from rnn_zoo.tuning import cv as cv_lib
 
 RUN_LOG = "trial_runs.jsonl"
+# Per trial, in its folder: the cross-validation record and out-of-fold predictions.
+CV_FILE = "cv.json"
+OOF_FILE = "oof.npy"
 
 logger = logging.getLogger(__name__)
 _ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 
 
 class ResumableOracleMixin:
-    """Makes an `Oracle` resume correctly after SIGKILL (see the module docstring)."""
+    """Makes an `Oracle` resume correctly after SIGKILL (see the module docstring).
+
+    `deadline` (a `time.time()` value, or None) bounds the search: once it has
+    passed, no new trial starts (the oracle answers STOPPED, to workers too).
+    """
+
+    deadline = None
+
+    def _out_of_time(self):
+        return self.deadline is not None and time.time() >= self.deadline
+
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        if self._out_of_time():
+            return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
+        return super().create_trial(tuner_id)
+
+    def remaining_trials(self):
+        return 0 if self._out_of_time() else super().remaining_trials()
 
     def reload(self):
         super().reload()
@@ -124,8 +146,12 @@ class ZooTunerMixin:
         **kwargs: `keras_tuner.Tuner` arguments.
     """
 
-    def __init__(self, *args, tuner_id=None, progress=None, **kwargs):
+    def __init__(self, *args, tuner_id=None, progress=None, cv=None, objective=None,
+                 seed=0, **kwargs):
         self._progress = progress if progress is not None else logger.info
+        self.cv = cv
+        self.objective_name = objective
+        self.seed = seed
         self._resume = not kwargs.get("overwrite", False)
         self._run_seconds = collections.defaultdict(lambda: {"build": 0.0, "fit": 0.0})
         # keras_tuner.Tuner directly: RandomSearch/Hyperband.__init__ would
@@ -152,11 +178,15 @@ class ZooTunerMixin:
     # still runs in between, so memory stays bounded.
     full_collection_every = 5
 
-    def _try_build(self, hp):
+    def _try_build(self, hp, hypermodel=None):
         self._builds = getattr(self, "_builds", 0) + 1
         keras.backend.clear_session(
             free_memory=self._builds % self.full_collection_every == 1)
-        model = self._build_hypermodel(hp)
+        if hypermodel is None:
+            model = self._build_hypermodel(hp)
+        else:
+            with kt_tuner.maybe_distribute(self.distribution_strategy):
+                model = hypermodel.build(hp)
         if not isinstance(model, keras.Model):
             raise keras_tuner.errors.FatalTypeError(
                 "Expected the model-building function, or HyperModel.build() "
@@ -168,22 +198,41 @@ class ZooTunerMixin:
                 f"Oversized model: {size} parameters. Skip model.")
         return model
 
-    def _build_and_fit_model(self, trial, *args, **kwargs):
-        # Upstream's body, with the build and the fit timed apart.
+    def run_trial(self, trial, epochs=1, **kwargs):
+        """Score the trial's configuration by cross-validation (`rnn_zoo.tuning.cv`).
+
+        The documented keras-tuner extension point: the returned dict holds
+        the objective (the mean over folds) and is what the oracle sees. Each
+        fold builds its own model, sized by that fold's preprocessor. With
+        Hyperband, the bracket's `tuner/epochs` replaces `epochs` (each
+        configuration trains from scratch on every fold).
+
+        Returns:
+            dict: the objective, `<objective>_std`, `best_epoch` (mean over folds).
+        """
+        if self.cv is None:
+            raise keras_tuner.errors.FatalValueError(
+                "this tuner has no `cv` (a rnn_zoo.tuning.cv.CVData) to score trials on.")
         hp = trial.hyperparameters
-        start = time.perf_counter()
-        model = self._try_build(hp)
-        built = time.perf_counter()
-        results = self.hypermodel.fit(hp, model, *args, **kwargs)
-        seconds = self._run_seconds[trial.trial_id]
-        seconds["build"] += built - start
-        seconds["fit"] += time.perf_counter() - built
-        if kt_config.multi_backend():
-            kt_utils.save_json(self._get_build_config_fname(trial.trial_id),
-                               model.get_build_config())
-        tuner_utils.validate_trial_results(
-            results, self.oracle.objective, "HyperModel.fit()")
-        return results
+        epochs = int(hp.values.get("tuner/epochs", epochs))
+        hypermodel = self.hypermodel
+        timings = self._run_seconds[trial.trial_id]
+
+        def build(task_args):
+            return self._try_build(hp, hypermodel.with_task_args(**task_args))
+
+        score = cv_lib.cross_validate(
+            self.cv, build, epochs, hypermodel.batch_size(hp), self.objective_name,
+            executions=self.executions_per_trial, seed=self.seed, timings=timings)
+        folder = self.get_trial_dir(trial.trial_id)
+        os.makedirs(folder, exist_ok=True)
+        atomic.write_with(os.path.join(folder, OOF_FILE),
+                          lambda path: _save_array(path, score.predictions))
+        atomic.write_json(os.path.join(folder, CV_FILE), dict(
+            folds=self.cv.k, fold_values=score.fold_values, mean=score.mean, std=score.std,
+            best_epochs=score.best_epochs, best_epoch=score.best_epoch, epochs=epochs))
+        return {self.objective_name: score.mean, f"{self.objective_name}_std": score.std,
+                "best_epoch": float(score.best_epoch)}
 
     def _log_run(self, event, trial, **fields):
         record = dict(event=event, trial_id=trial.trial_id, tuner_id=self.tuner_id,
@@ -217,6 +266,12 @@ class ZooTunerMixin:
                        f"{self.oracle.objective.name}={shown}")
 
 
+def _save_array(path, array):
+    # Through an open file: np.save(path) would append ".npy" to a temporary name.
+    with open(path, "wb") as file:
+        np.save(file, array)
+
+
 def _short(value):
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -245,11 +300,12 @@ def make_oracle(spec, objective=None):
 
 def objective_direction(name):
     """"max" for accuracy-like metrics, "min" for losses and errors."""
-    return "max" if name.split("val_")[-1] in ("accuracy",) else "min"
+    return cv_lib.direction(name)
 
 
 def make_tuner(spec, hypermodel, directory, project_name="search", overwrite=False,
-               distribution_strategy=None, tuner_id=None, progress=None):
+               distribution_strategy=None, tuner_id=None, progress=None, cv=None,
+               max_time=None):
     """Create the spec's tuner over `hypermodel` in `directory/project_name`.
 
     Args:
@@ -262,24 +318,27 @@ def make_tuner(spec, hypermodel, directory, project_name="search", overwrite=Fal
             (TF backend only).
         tuner_id: this process's id in a distributed search.
         progress: callable taking one line, or None to log it.
+        cv: the `rnn_zoo.tuning.cv.CVData` every trial is scored on.
+        max_time: minutes after which no new trial starts, or None.
 
     Returns:
         A `ZooTuner` or `ZooHyperband`.
     """
     oracle = make_oracle(spec)
+    if max_time is not None:
+        oracle.deadline = time.time() + 60.0 * max_time
     kwargs = dict(hypermodel=hypermodel, oracle=oracle, directory=directory,
                   project_name=project_name, overwrite=overwrite,
                   executions_per_trial=spec.budget["executions_per_trial"],
                   distribution_strategy=distribution_strategy, tuner_id=tuner_id,
-                  progress=progress)
+                  progress=progress, cv=cv, objective=spec.objective, seed=spec.seed)
     tuner_class = ZooHyperband if spec.tuner == "hyperband" else ZooTuner
     return tuner_class(**kwargs)
 
 
-def search_kwargs(spec, data):
-    """Arguments of `tuner.search` for the spec's data and budget."""
-    return dict(x=data.x_train, y=data.y_train, validation_data=(data.x_val, data.y_val),
-                epochs=spec.budget["epochs"], verbose=0, shuffle=True)
+def search_kwargs(spec):
+    """Arguments of `tuner.search` (and so of `run_trial`) for the spec's budget."""
+    return dict(epochs=spec.budget["epochs"], verbose=0)
 
 
 def read_run_log(project_dir):

@@ -7,8 +7,11 @@ data is loaded or any trial starts, and a bad key or value raises one
 ```toml
 task = "text_classifier"        # a task of rnn_zoo.tuning.TASKS
 tuner = "random"                # random | hyperband | bayesian
-objective = "val_accuracy"      # a metric the task reports (val_* on the validation split)
+objective = "val_accuracy"      # a metric the task reports (val_*: on the held-out parts)
 seed = 0
+cv_folds = 5                    # k-fold CV on the training split (stratified for classifiers);
+                                # 1: one split of `dataset.validation_split`; absent: 5 below
+                                # 5,000 training rows, else 1
 
 [dataset]                       # `name` plus that dataset's own keys (DATASETS)
 name = "negation_sentiment"
@@ -18,7 +21,8 @@ validation_split = 0.2          # share held out for the val_* objectives (was v
 [budget]                        # each an integer >= 1
 max_trials = 8
 epochs = 3
-executions_per_trial = 1
+executions_per_trial = 1       # runs per fold with different seeds, averaged
+# max_time = 30                 # minutes; no trial starts after that (`--max-time`)
 
 [space.fixed]                   # RNNHyperModel(fixed=..., narrow=..., extra=...)
 cell = "gru"
@@ -54,16 +58,19 @@ from rnn_zoo.tuning.hypermodel import RNNHyperModel
 from rnn_zoo.validation import check_choice
 
 TUNERS = ("random", "hyperband", "bayesian")
-TOP_LEVEL_KEYS = ("name", "description", "task", "tuner", "objective", "seed",
+TOP_LEVEL_KEYS = ("name", "description", "task", "tuner", "objective", "seed", "cv_folds",
                   "dataset", "budget", "space", "task_args")
 SPACE_KEYS = ("fixed", "narrow", "extra")
-BUDGET_DEFAULTS = {"max_trials": 10, "epochs": 3, "executions_per_trial": 1}
+BUDGET_DEFAULTS = {"max_trials": 10, "epochs": 3, "executions_per_trial": 1, "max_time": None}
 
 # Dataset name -> the task it feeds and its keys with defaults. `path` keys
 # are resolved relative to the spec file.
 _SPLIT = {"validation_split": 0.2, "seed": 0}
 _TEXT = {"max_length": None, "max_tokens": None}
 _SERIES = {"scale": True}
+# Datasets with a test split of their own -> the `rnn_zoo.data.datasets` loader.
+# File datasets (csv, jsonl, npz) have one when the spec gives `test_path`.
+TEST_SPLITS = {"japanese_vowels": "load_japanese_vowels"}
 # Old dataset key -> its new name; the old one still works, with a warning.
 RENAMED_DATASET_KEYS = {"validation_fraction": "validation_split"}
 DATASETS = {
@@ -77,11 +84,13 @@ DATASETS = {
     "adding_problem": dict(task="sequence_regressor",
                            keys=dict(num_samples=1000, length=20, **_SPLIT, **_SERIES)),
     "csv": dict(task="text_classifier",
-                keys=dict(path=None, text_column="text", label_column="label", **_SPLIT, **_TEXT)),
+                keys=dict(path=None, test_path=None, text_column="text", label_column="label",
+                          **_SPLIT, **_TEXT)),
     "jsonl": dict(task="text_classifier",
-                  keys=dict(path=None, text_key="text", label_key="label", **_SPLIT, **_TEXT)),
+                  keys=dict(path=None, test_path=None, text_key="text", label_key="label",
+                            **_SPLIT, **_TEXT)),
     "npz": dict(task=("sequence_classifier", "sequence_regressor"),
-                keys=dict(path=None, **_SPLIT, **_SERIES)),
+                keys=dict(path=None, test_path=None, **_SPLIT, **_SERIES)),
 }
 
 
@@ -97,6 +106,8 @@ class SearchSpec:
         budget: dict with "max_trials", "epochs", "executions_per_trial".
         space: dict with "fixed", "narrow", "extra" (each a dict).
         task_args: extra factory arguments.
+        cv_folds: folds of cross-validation (1: one validation split), or None
+            (chosen from the training rows: see `rnn_zoo.tuning.cv.resolve_folds`).
     """
 
     path: str
@@ -109,6 +120,7 @@ class SearchSpec:
     budget: dict
     space: dict
     task_args: dict
+    cv_folds: int = None
 
     def hypermodel(self, **data_task_args):
         """The `RNNHyperModel` of this spec, given the data's task arguments."""
@@ -170,6 +182,8 @@ def parse_spec(raw, path=None):
             raise ValueError(f"{where}: [dataset] {dataset['name']} needs `path` (a file).")
         base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
         dataset["path"] = os.path.join(base, dataset["path"])
+        if dataset.get("test_path"):
+            dataset["test_path"] = os.path.join(base, dataset["test_path"])
     fraction = dataset["validation_split"]
     # The objectives are val_* metrics: a search needs a validation split.
     if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
@@ -183,7 +197,10 @@ def parse_spec(raw, path=None):
     _unknown(budget, BUDGET_DEFAULTS, f"{where}: [budget]")
     budget = {**BUDGET_DEFAULTS, **budget}
     for key, value in budget.items():
-        _positive_int(value, f"{where}: budget.{key}")
+        if key == "max_time":
+            check_max_time(value, f"{where}: budget.max_time")
+        else:
+            _positive_int(value, f"{where}: budget.{key}")
     space = dict(raw.get("space") or {})
     _unknown(space, SPACE_KEYS, f"{where}: [space]")
     space = {key: dict(space.get(key) or {}) for key in SPACE_KEYS}
@@ -192,11 +209,24 @@ def parse_spec(raw, path=None):
     seed = raw.get("seed", 0)
     _positive_int(seed + 1 if isinstance(seed, int) and not isinstance(seed, bool) else seed,
                   f"{where}: seed (>= 0)")
+    cv_folds = raw.get("cv_folds")
+    if cv_folds is not None:
+        _positive_int(cv_folds, f"{where}: cv_folds")
     spec = SearchSpec(path=os.fspath(path) if path else None, name=str(name), task=task,
                       tuner=tuner, objective=raw.get("objective", "val_loss"), seed=seed,
-                      dataset=dataset, budget=budget, space=space, task_args=task_args)
+                      dataset=dataset, budget=budget, space=space, task_args=task_args,
+                      cv_folds=cv_folds)
     check_space(spec)
     return spec
+
+
+def check_max_time(value, where="max_time"):
+    """None, or a number of minutes > 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{where}: expected a number of minutes > 0. Received: {value!r}")
+    return float(value)
 
 
 def check_space(spec):
@@ -248,13 +278,120 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _prepare_args(settings):
+    """The `prepare` arguments a dataset's settings give (vocabulary, length, scaling)."""
+    return dict(max_tokens=settings.get("max_tokens"), max_length=settings.get("max_length"),
+                scale=settings.get("scale", True))
+
+
 def _prepare(data, settings, task):
     """Split, fit the preprocessor on the training split, transform: `bundle.prepare`."""
     try:
         return prepare(data, task, validation_split=settings["validation_split"],
-                       seed=settings["seed"], max_tokens=settings.get("max_tokens"),
-                       max_length=settings.get("max_length"),
-                       scale=settings.get("scale", True))
+                       seed=settings["seed"], **_prepare_args(settings))
+    except ValueError as error:
+        raise ValueError(f"dataset {settings['name']!r}: {error}") from None
+
+
+def load_training_split(spec):
+    """The spec's raw training data (deterministic: the same spec, the same rows).
+
+    The test split, where the dataset has one, is not part of it (see
+    `load_test_split`).
+
+    Args:
+        spec: a `SearchSpec`.
+
+    Returns:
+        A `rnn_zoo.data` container (`TextClassificationData`, `TaggingData`
+        or `SequenceData`).
+    """
+    from rnn_zoo.data import generators
+    from rnn_zoo.data import readers
+
+    settings = spec.dataset
+    name = settings["name"]
+    if name == "negation_sentiment":
+        return generators.negation_sentiment(settings["num_samples"],
+                                             negated_fraction=settings["negated_fraction"],
+                                             seed=settings["seed"])
+    if name == "contrast_sentiment":
+        return generators.contrast_sentiment(settings["num_samples"], seed=settings["seed"])
+    if name == "csv":
+        return readers.read_text_csv(settings["path"], text_column=settings["text_column"],
+                                     label_column=settings["label_column"])
+    if name == "jsonl":
+        return readers.read_text_jsonl(settings["path"], text_key=settings["text_key"],
+                                       label_key=settings["label_key"])
+    if name == "future_context_tagging":
+        return generators.future_context_tagging(settings["num_samples"], seed=settings["seed"])
+    if name == "japanese_vowels":
+        from rnn_zoo.data import datasets
+
+        return datasets.load_japanese_vowels(split="train")
+    if name == "adding_problem":
+        return generators.adding_problem(settings["num_samples"], length=settings["length"],
+                                         seed=settings["seed"])
+    if name == "npz":
+        return readers.read_sequences_npz(settings["path"])
+    raise ValueError(f"dataset.name: expected one of {tuple(DATASETS)}. Received: {name!r}")
+
+
+def has_test_split(spec):
+    """Whether the spec's dataset has a test split of its own (or a `test_path`)."""
+    return spec.dataset["name"] in TEST_SPLITS or bool(spec.dataset.get("test_path"))
+
+
+def load_test_split(spec, class_names=None):
+    """The dataset's test split (raw), or None when it has none.
+
+    Called once, after the search has chosen, for the final score.
+
+    Args:
+        spec: a `SearchSpec`.
+        class_names: the training split's label names (text files are read
+            with them, so ids agree).
+    """
+    from rnn_zoo.data import readers
+
+    settings = spec.dataset
+    name = settings["name"]
+    if not has_test_split(spec):
+        return None
+    if name in TEST_SPLITS:
+        from rnn_zoo.data import datasets
+
+        return getattr(datasets, TEST_SPLITS[name])(split="test")
+    labels = list(class_names) if class_names else None
+    if name == "csv":
+        return readers.read_text_csv(settings["test_path"], text_column=settings["text_column"],
+                                     label_column=settings["label_column"], labels=labels)
+    if name == "jsonl":
+        return readers.read_text_jsonl(settings["test_path"], text_key=settings["text_key"],
+                                       label_key=settings["label_key"], labels=labels)
+    return readers.read_sequences_npz(settings["test_path"])
+
+
+def load_cv(spec, data=None):
+    """The spec's training split cut into folds, each with its own preprocessor.
+
+    Args:
+        spec: a `SearchSpec`.
+        data: the raw training split; default `load_training_split(spec)`.
+
+    Returns:
+        A `rnn_zoo.tuning.cv.CVData` (its `note` says when the number of
+        folds was chosen here rather than by the spec).
+    """
+    from rnn_zoo.tuning import cv as cv_lib
+
+    settings = spec.dataset
+    data = load_training_split(spec) if data is None else data
+    k, note = cv_lib.resolve_folds(spec.cv_folds, len(data))
+    try:
+        return cv_lib.prepare_folds(data, spec.task, k, seed=settings["seed"],
+                                    validation_split=settings["validation_split"], note=note,
+                                    **_prepare_args(settings))
     except ValueError as error:
         raise ValueError(f"dataset {settings['name']!r}: {error}") from None
 
@@ -262,7 +399,8 @@ def _prepare(data, settings, task):
 def load_dataset(spec):
     """Load and split the spec's dataset (deterministic: the same spec, the same arrays).
 
-    Every process of a distributed search calls this and gets identical data.
+    One train/validation split (`dataset.validation_split`); a search scores
+    trials on `load_cv` instead.
 
     Args:
         spec: a `SearchSpec`.
@@ -272,39 +410,4 @@ def load_dataset(spec):
         fitted preprocessor; `x_test` is None: a spec's test split is never
         searched on).
     """
-    from rnn_zoo.data import generators
-    from rnn_zoo.data import readers
-
-    settings = spec.dataset
-    name = settings["name"]
-    if name == "negation_sentiment":
-        data = generators.negation_sentiment(settings["num_samples"],
-                                             negated_fraction=settings["negated_fraction"],
-                                             seed=settings["seed"])
-        return _prepare(data, settings, spec.task)
-    if name == "contrast_sentiment":
-        data = generators.contrast_sentiment(settings["num_samples"], seed=settings["seed"])
-        return _prepare(data, settings, spec.task)
-    if name == "csv":
-        data = readers.read_text_csv(settings["path"], text_column=settings["text_column"],
-                                     label_column=settings["label_column"])
-        return _prepare(data, settings, spec.task)
-    if name == "jsonl":
-        data = readers.read_text_jsonl(settings["path"], text_key=settings["text_key"],
-                                       label_key=settings["label_key"])
-        return _prepare(data, settings, spec.task)
-    if name == "future_context_tagging":
-        data = generators.future_context_tagging(settings["num_samples"], seed=settings["seed"])
-        return _prepare(data, settings, spec.task)
-    if name == "japanese_vowels":
-        from rnn_zoo.data import datasets
-
-        # Train split only: the test split stays untouched for the final score.
-        return _prepare(datasets.load_japanese_vowels(split="train"), settings, spec.task)
-    if name == "adding_problem":
-        data = generators.adding_problem(settings["num_samples"], length=settings["length"],
-                                         seed=settings["seed"])
-        return _prepare(data, settings, spec.task)
-    if name == "npz":
-        return _prepare(readers.read_sequences_npz(settings["path"]), settings, spec.task)
-    raise ValueError(f"dataset.name: expected one of {tuple(DATASETS)}. Received: {name!r}")
+    return _prepare(load_training_split(spec), spec.dataset, spec.task)
