@@ -16,9 +16,18 @@ only adds `h @ recurrent_kernel` to each step's projection, no gates, i.e.
 the least any LSTM built from TFLite builtin ops must run per step. Full row
 and half-padded row; `--only-lstm-kernels` prints just this table.
 
-Targets: fused LSTM <= 0.5x Keras's own export latency in float32; GRU and
-SimpleRNN (a builtin WHILE loop: TFLite has no fused GRU op) <= 1.0x;
-dynamic-range int8 <= 0.3x the float32 file size.
+`--targets` measures each export target's file in its own runtime: the
+default `litert` file (`model.tflite`, every cell a builtin WHILE loop) in
+LiteRT's Interpreter and in its CompiledModel, paired against Keras's own
+`model.export(format="litert", input_signature=[InputSpec((1, T), ...)])`, the
+LSTM rows also against the gate-less floor; and the `mediapipe` file of a text
+classifier run by MediaPipe's `TextClassifier.classify()` on raw text, compared
+with the litert text file in the Interpreter (MediaPipe can't run Keras's
+file). It prints the CPU model and L2 size: the ratios depend on the CPU.
+
+Targets: the default LSTM export at 128 units within 1.15x of the floor row
+of the same run; no default export slower than Keras's own; dynamic-range
+int8 <= 0.3x the float32 file size. Decide on the median of 5 runs.
 """
 
 import argparse
@@ -48,6 +57,7 @@ SIZES = ({"steps": 100, "features": 64, "units": 128},
          {"steps": 20, "features": 16, "units": 32})
 CELLS = (("lstm", False, "LSTM"), ("gru", False, "GRU"), ("simple_rnn", False, "SimpleRNN"),
          ("lstm", True, "BiLSTM"), ("gru", True, "BiGRU"))
+TARGET_CELLS = (("lstm", False, "LSTM"), ("gru", False, "GRU"), ("lstm", True, "BiLSTM"))
 
 
 def _model(cell, bidirectional, size):
@@ -152,7 +162,7 @@ def _lstm_kernel_table(size, workdir, rng, args):
     paths = {name: os.path.join(workdir, f"kernel_{name}_{size['units']}.tflite")
              for name in ("keras", "fused", "loop", "bare", "floor")}
     _keras_export(model, paths["keras"], size)
-    export_tflite(model, paths["fused"])
+    export_tflite(model, paths["fused"], lstm_kernel="fused")
     _loop_lstm(model, paths["loop"])
     _bare_fused_lstm(model, paths["bare"], size)
     _matmul_floor(model, paths["floor"], size)
@@ -176,6 +186,124 @@ def _lstm_kernel_table(size, workdir, rng, args):
                   f"{ratio:.2f}x |", flush=True)
 
 
+def _cpu_description():
+    """lscpu's model name and L2 size (the ratios depend on both)."""
+    import subprocess
+
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    return (f"{fields.get('Model name', '?').strip()}, L2 {fields.get('L2 cache', '?').strip()}")
+
+
+def _compiled_latency_ms(path, x, repeats, warmup=5):
+    """Median time of one `CompiledModel.run_by_index`, buffers made once."""
+    import time
+
+    from ai_edge_litert.compiled_model import CompiledModel
+
+    model = CompiledModel.from_file(path)
+    model.resize_input_tensor(0, list(x.shape), 0)
+    inputs, outputs = model.create_input_buffers(0), model.create_output_buffers(0)
+    inputs[0].write(np.ascontiguousarray(x))
+    timings = []
+    for index in range(warmup + repeats):
+        start = time.perf_counter()
+        model.run_by_index(0, inputs, outputs)
+        if index >= warmup:
+            timings.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(timings)
+
+
+def _mediapipe_latency_ms(path, text, repeats, warmup=5):
+    """Median time of one MediaPipe `TextClassifier.classify(text)` (tokenising included)."""
+    import time
+
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+    from mediapipe.tasks.python.text import text_classifier
+
+    options = text_classifier.TextClassifierOptions(
+        base_options=BaseOptions(model_asset_path=path))
+    timings = []
+    with text_classifier.TextClassifier.create_from_options(options) as classifier:
+        for index in range(warmup + repeats):
+            start = time.perf_counter()
+            classifier.classify(text)
+            if index >= warmup:
+                timings.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(timings)
+
+
+def _targets_table(args):
+    """Each target's file in its own runtime, paired with Keras's export."""
+    from rnn_zoo.text import TextVectorizer
+
+    workdir = tempfile.mkdtemp(prefix="rnn_zoo_bench_")
+    rng = np.random.default_rng(0)
+    print(f"# CPU: {_cpu_description()}; {os.cpu_count()} CPUs; Python "
+          f"{sys.version.split()[0]}")
+    print("# command: KERAS_BACKEND=tensorflow python benchmarks/export_latency.py --targets "
+          f"--repeats {args.repeats} --rounds {args.rounds}")
+    print("\n| model | T | D | U | Keras export ms | litert Interpreter ms | ratio | "
+          "litert CompiledModel ms | ratio | floor ratio (default / floor) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size in SIZES:
+        x = rng.normal(size=(1, size["steps"], size["features"])).astype("float32")
+        for cell, bidirectional, label in TARGET_CELLS:
+            model = _model(cell, bidirectional, size)
+            ours = os.path.join(workdir, f"{label}_{size['steps']}_litert.tflite")
+            theirs = os.path.join(workdir, f"{label}_{size['steps']}_keras.tflite")
+            export_tflite(model, ours, verification_data=x)
+            _keras_export(model, theirs, size)
+            keras_interpreter = verify.load_interpreter(theirs)
+            input_name = verify.signature_details(keras_interpreter)["inputs"][0]["name"]
+            keras_ms, zoo_ms, ratio = _paired_latency(
+                (keras_interpreter, {input_name: x}),
+                (verify.load_interpreter(ours), {"features": x}),
+                rounds=args.rounds, repeats=args.repeats)
+            compiled_ms = _compiled_latency_ms(ours, x, args.repeats)
+            floor = ""
+            if label == "LSTM":
+                floor_path = os.path.join(workdir, f"floor_{size['steps']}.tflite")
+                _matmul_floor(model, floor_path, size)
+                _, _, floor_ratio = _paired_latency(
+                    (verify.load_interpreter(floor_path), {"features": x}),
+                    (verify.load_interpreter(ours), {"features": x}),
+                    rounds=args.rounds, repeats=args.repeats)
+                floor = f"{floor_ratio:.2f}x"
+            print(f"| {label} | {size['steps']} | {size['features']} | {size['units']} | "
+                  f"{keras_ms:.3f} | {zoo_ms:.3f} | {ratio:.2f}x | {compiled_ms:.3f} | "
+                  f"{compiled_ms / keras_ms:.2f}x | {floor} |", flush=True)
+
+    print("\n| text classifier | max_length | D | U | litert Interpreter ms (ids) | "
+          "mediapipe classify() ms (raw text) | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    words = [f"w{index}" for index in range(2000)]
+    vectorizer = TextVectorizer(tokenizer="mediapipe", vocabulary=words)
+    for size in SIZES:
+        text = " ".join(rng.choice(words, size=size["steps"]))
+        ids = vectorizer.mediapipe_ids([text], size["steps"])
+        for cell, bidirectional, label in TARGET_CELLS:
+            model = rnn_zoo.build_text_classifier(
+                vocab_size=vectorizer.vocab_size, embedding_dim=size["features"],
+                units=size["units"], cell=cell, bidirectional=bidirectional, num_classes=4,
+                compile_model=False)
+            litert = os.path.join(workdir, f"text_{label}_{size['steps']}.tflite")
+            phone = os.path.join(workdir, f"text_{label}_{size['steps']}_mediapipe.tflite")
+            export_tflite(model, litert, verification_data=ids)
+            export_tflite(model, phone, target="mediapipe", max_length=size["steps"],
+                          vectorizer=vectorizer, labels=["a", "b", "c", "d"],
+                          verification_data=ids, verification_texts=[text])
+            litert_ms = verify.median_latency_ms(verify.load_interpreter(litert),
+                                                 {"token_ids": ids}, repeats=args.repeats)
+            phone_ms = _mediapipe_latency_ms(phone, text, args.repeats)
+            print(f"| {label} | {size['steps']} | {size['features']} | {size['units']} | "
+                  f"{litert_ms:.3f} | {phone_ms:.3f} | {phone_ms / litert_ms:.2f}x |",
+                  flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50,
@@ -188,7 +316,14 @@ def main():
                         help="just the quantized-accuracy table")
     parser.add_argument("--only-lstm-kernels", action="store_true",
                         help="just the LSTM kernel table (fused, loop, bare, floor)")
+    parser.add_argument("--targets", action="store_true",
+                        help="just the export-target table: litert in Interpreter and "
+                        "CompiledModel vs Keras's export and the floor; mediapipe in "
+                        "MediaPipe's TextClassifier")
     args = parser.parse_args()
+    if args.targets:
+        _targets_table(args)
+        return
     if args.only_accuracy:
         _quantized_accuracy_table(tempfile.mkdtemp(prefix="rnn_zoo_bench_"), args.accuracy_epochs)
         return

@@ -29,6 +29,7 @@ _LAZY_MODULES = (
     "configurations",
     "cudnn",
     "data",
+    "eligibility",
     "export",
     "factories",
     "gates",

@@ -57,6 +57,7 @@ from rnn_zoo.data.readers import TextClassificationData
 from rnn_zoo.data.scaling import SCALER_FILE
 from rnn_zoo.data.scaling import SequenceScaler
 from rnn_zoo.saving import load_model
+from rnn_zoo.validation import check_class_count
 from rnn_zoo.validation import check_fraction
 
 __all__ = [
@@ -744,7 +745,7 @@ def _fit_to_width(array, width):
 
 
 def prepare(data, task, *, validation_split=0.1, seed=0, validation=None, test=None,
-            max_tokens=20000, max_length=None, scale=True):
+            max_tokens=20000, max_length=None, scale=True, tokenizer="default"):
     """Split the data, fit the preprocessor on the training split only, transform every split.
 
     Args:
@@ -768,6 +769,10 @@ def prepare(data, task, *, validation_split=0.1, seed=0, validation=None, test=N
             split, and tags to the data's tag width.
         scale: bool, default True: standardise numeric series with a
             `SequenceScaler` fitted on the training split; False keeps them raw.
+        tokenizer: "default" or "mediapipe" (`rnn_zoo.tasks.TOKENIZERS`): how the
+            text vectorizer splits text (see `rnn_zoo.text.TextVectorizer`);
+            "mediapipe" trains on the ids MediaPipe's RegexTokenizer gives on a
+            phone, which exporting with target "mediapipe" requires.
 
     Returns:
         A `Prepared`.
@@ -792,10 +797,13 @@ def prepare(data, task, *, validation_split=0.1, seed=0, validation=None, test=N
     else:
         train = data
     splits = {"train": train, "val": validation, "test": test}
+    if tokenizer not in tasks.TOKENIZERS:
+        raise ValueError("Invalid value received for argument `tokenizer`. Expected one of "
+                         f"{tasks.TOKENIZERS}. Received: tokenizer={tokenizer!r}")
     if kind is TextClassificationData:
-        return _prepare_text(splits, task, max_tokens, max_length)
+        return _prepare_text(splits, task, max_tokens, max_length, tokenizer)
     if kind is TaggingData:
-        return _prepare_tagging(splits, task, max_tokens, max_length)
+        return _prepare_tagging(splits, task, max_tokens, max_length, tokenizer)
     return _prepare_sequences(splits, task, scale)
 
 
@@ -807,29 +815,30 @@ def _prepared(splits, transform, target, **fields):
     return Prepared(**arrays, **fields)
 
 
-def _new_vectorizer(train_texts, max_tokens, max_length):
+def _new_vectorizer(train_texts, max_tokens, max_length, tokenizer="default"):
     from rnn_zoo.text import TextVectorizer
 
-    vectorizer = TextVectorizer(max_length=max_length)
+    vectorizer = TextVectorizer(max_length=max_length, tokenizer=tokenizer)
     # The vocabulary comes from the training split only: a word seen only in
     # validation or test must stay out of vocabulary, as it would in serving.
     vectorizer.adapt(train_texts, max_tokens=max_tokens)
     return vectorizer
 
 
-def _prepare_text(splits, task, max_tokens, max_length):
+def _prepare_text(splits, task, max_tokens, max_length, tokenizer="default"):
     train = splits["train"]
-    vectorizer = _new_vectorizer(train.texts, max_tokens, max_length)
+    vectorizer = _new_vectorizer(train.texts, max_tokens, max_length, tokenizer)
     return _prepared(
         splits, lambda split: vectorizer(split.texts), lambda split: split.labels,
         preprocessor=vectorizer, labels=tuple(train.class_names), task=task,
         task_args=dict(vocab_size=vectorizer.vocab_size,
-                       num_classes=max(2, len(train.class_names))))
+                       num_classes=check_class_count(len(train.class_names), "data",
+                                                     where="prepare")))
 
 
-def _prepare_tagging(splits, task, max_tokens, max_length):
+def _prepare_tagging(splits, task, max_tokens, max_length, tokenizer="default"):
     train = splits["train"]
-    vectorizer = _new_vectorizer(train.texts, max_tokens, max_length)
+    vectorizer = _new_vectorizer(train.texts, max_tokens, max_length, tokenizer)
 
     def transform(split):
         width = max_length or split.tags.shape[1]
@@ -858,7 +867,8 @@ def _prepare_sequences(splits, task, scale):
     scaler = SequenceScaler.fit(train) if scale else None
     task_args = {}
     if task == "sequence_classifier":
-        num_classes = max(2, len(train.class_names) or int(train.labels.max()) + 1)
+        check_class_count(len(np.unique(train.labels)), "data", where="prepare")
+        num_classes = len(train.class_names) or int(train.labels.max()) + 1
         labels = train.class_names or tuple(str(i) for i in range(num_classes))
         task_args["num_classes"] = num_classes
 

@@ -26,12 +26,22 @@ CELLS = ("lstm", "gru", "simple_rnn")
 POOLINGS = ("last", "mean", "max", "attention")
 # None is float32; the others are TFLite post-training quantizations.
 QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
-# How an LSTM is written into a TFLite file: TFLite's fused
-# UNIDIRECTIONAL_SEQUENCE_LSTM op, or a static-shape builtin loop.
-LSTM_KERNELS = ("fused", "loop")
-# What runtime an exported TFLite file is written for.
-EXPORT_TARGETS = ("litert",)
+# How an LSTM is written into a TFLite file: a static-shape builtin loop
+# (the default: it loads in LiteRT's CompiledModel), or TFLite's fused
+# UNIDIRECTIONAL_SEQUENCE_LSTM op (for delegates that accelerate it; it does
+# not load in CompiledModel).
+LSTM_KERNELS = ("loop", "fused")
+DEFAULT_LSTM_KERNEL = "loop"
+# What runtime an exported TFLite file is written for: "litert" (model.tflite,
+# dynamic length, Interpreter and CompiledModel) or "mediapipe"
+# (mediapipe.tflite, fixed length, one subgraph, tokenizer metadata).
+EXPORT_TARGETS = ("litert", "mediapipe")
 DEFAULT_EXPORT_TARGET = "litert"
+# How TextVectorizer splits text: "default" (tensorflow-text, NFKC, lower
+# case, contractions split) or "mediapipe" (exactly MediaPipe's RegexTokenizer,
+# so a phone reproduces the training ids).
+TOKENIZERS = ("default", "mediapipe")
+DEFAULT_TOKENIZER = "default"
 # Kinds of model input.
 INPUT_TOKEN_IDS = "token_ids"
 INPUT_FEATURES = "features"

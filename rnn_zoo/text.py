@@ -26,6 +26,19 @@ Tokenisation, step by step:
    becomes its own token ("good," -> "good" ","; "😀" is a token).
 6. `tensorflow_text.WhitespaceTokenizer` splits on Unicode whitespace. Scripts written
    without spaces (Chinese, Japanese) stay one token per run of characters.
+
+`tokenizer="mediapipe"` replaces all of the above by exactly what MediaPipe Tasks'
+`RegexTokenizer` does on a phone, so a model exported for MediaPipe
+(`rnn_zoo.export`, target "mediapipe") is fed the ids it was trained on:
+
+* the text ends at its first NUL character (the C++ reads a C string);
+* it is split on runs of the delimiter regex `[^\\w']+`, whose `\\w` is ASCII-only
+  in RE2: letters outside A-Z / a-z are delimiters ("café" -> "caf"), punctuation
+  and emoji are dropped, "don't" stays one token;
+* tokens are looked up case-sensitively (no lower-casing, no normalisation);
+* the first `max_length` tokens are kept.
+
+Bytes are decoded as UTF-8 with `errors="replace"` (U+FFFD is a delimiter).
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -44,11 +58,14 @@ import tensorflow_text as tf_text
 
 from rnn_zoo import atomic
 from rnn_zoo.data.readers import DataError
+from rnn_zoo.tasks import DEFAULT_TOKENIZER
+from rnn_zoo.tasks import TOKENIZERS
 
 __all__ = [
     "OOV_ID",
     "PAD_ID",
     "TextVectorizer",
+    "mediapipe_tokenize",
     "tokenize_tf",
     "vectorize_tf",
 ]
@@ -72,6 +89,43 @@ _PUNCTUATION = r"([^\pL\pN\pM\pZ\s'])"
 # An apostrophe used as a quote mark (at a word edge) is punctuation too.
 _QUOTE_BEFORE_WORD = r"(^|[\pZ\s])'"
 _QUOTE_AFTER_WORD = r"'([\pZ\s]|$)"
+
+
+# MediaPipe's RegexTokenizer delimiter (Model Maker's `[^\w\']+`), with RE2's
+# ASCII-only `\w` spelt out for Python's `re`, whose `\w` is Unicode.
+_MEDIAPIPE_DELIMITER = re.compile(r"[^0-9A-Za-z_']+")
+_MEDIAPIPE_DELIMITER_RE2 = r"[^\w']+"
+
+
+def _as_text(text: str | bytes) -> str:
+    if isinstance(text, (bytes, bytearray)):
+        return bytes(text).decode("utf-8", errors="replace")
+    # A lone surrogate has no UTF-8 form; the phone never sees one.
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
+def mediapipe_tokenize(text: str | bytes) -> list[str]:
+    """Split `text` exactly as MediaPipe Tasks' `RegexTokenizer` does.
+
+    Args:
+        text: a str, or bytes (decoded as UTF-8 with errors="replace").
+
+    Returns:
+        list of str tokens (ASCII letters, digits, "_" and "'"), in order.
+
+    Example:
+        >>> mediapipe_tokenize("Café isn't GOOD!!! 😀 x2")
+        ['Caf', "isn't", 'GOOD', 'x2']
+    """
+    text = _as_text(text).split("\0", 1)[0]
+    return [token for token in _MEDIAPIPE_DELIMITER.split(text) if token]
+
+
+def _tokenize_mediapipe_tf(texts: tf.Tensor) -> tf.RaggedTensor:
+    # RE2 (tf.strings) has the same ASCII-only `\w` as MediaPipe's RE2.
+    texts = tf.strings.regex_replace(texts, r"\x00[\s\S]*", "")
+    texts = tf.strings.regex_replace(texts, _MEDIAPIPE_DELIMITER_RE2, " ")
+    return tf_text.WhitespaceTokenizer().tokenize(texts)
 
 
 def tokenize_tf(texts: tf.Tensor, *, lowercase: bool = True) -> tf.RaggedTensor:
@@ -106,6 +160,7 @@ def vectorize_tf(
     table: tf.lookup.StaticHashTable,
     max_length: int | None,
     lowercase: bool = True,
+    tokenizer: str = DEFAULT_TOKENIZER,
 ) -> tf.Tensor:
     """Map strings to right-padded int32 token ids; a pure function of its arguments.
 
@@ -120,6 +175,8 @@ def vectorize_tf(
         max_length: pad or truncate every sequence to this many ids; None pads to the
             longest sequence of the batch.
         lowercase: as in `tokenize_tf`. Default True.
+        tokenizer: "default" (`tokenize_tf`) or "mediapipe" (MediaPipe's
+            RegexTokenizer, see the module docstring; `lowercase` must be False).
 
     Returns:
         int32 tensor `[batch, max_length]` (`[max_length]` for a scalar input), 0 after
@@ -134,7 +191,10 @@ def vectorize_tf(
     scalar = texts.shape.rank == 0
     if scalar:
         texts = texts[tf.newaxis]
-    tokens = tokenize_tf(texts, lowercase=lowercase)
+    if tokenizer == "mediapipe":
+        tokens = _tokenize_mediapipe_tf(texts)
+    else:
+        tokens = tokenize_tf(texts, lowercase=lowercase)
     ids = tf.ragged.map_flat_values(table.lookup, tokens)
     ids = tf.cast(ids, tf.int32)
     ids = ids.to_tensor(default_value=PAD_ID, shape=[None, max_length])
@@ -155,6 +215,9 @@ class TextVectorizer:
         lowercase: bool. Lower-case after NFKC normalisation. Default True.
         vocabulary: optional sequence of str, the real tokens in id order (the first
             gets id 2). Default None: call `adapt` before use.
+        tokenizer: "default" (tensorflow-text rules above) or "mediapipe" (exactly
+            MediaPipe Tasks' RegexTokenizer, case-sensitive: needed to export for
+            MediaPipe). Default "default".
 
     Example:
         >>> vectorizer = TextVectorizer(max_length=6)
@@ -172,9 +235,23 @@ class TextVectorizer:
         self,
         *,
         max_length: int | None = None,
-        lowercase: bool = True,
+        lowercase: bool | None = None,
         vocabulary: Sequence[str] | None = None,
+        tokenizer: str = DEFAULT_TOKENIZER,
     ) -> None:
+        if tokenizer not in TOKENIZERS:
+            raise ValueError(
+                f"Invalid value received for argument `tokenizer`. Expected one of "
+                f"{TOKENIZERS}. Received: tokenizer={tokenizer!r}"
+            )
+        if lowercase is None:
+            lowercase = tokenizer != "mediapipe"
+        if tokenizer == "mediapipe" and lowercase:
+            raise ValueError(
+                "Invalid value received for argument `lowercase`: MediaPipe's RegexTokenizer "
+                "looks tokens up case-sensitively, so tokenizer='mediapipe' can't lower-case."
+                " Received: lowercase=True"
+            )
         if max_length is not None and (
             not isinstance(max_length, (int, np.integer)) or max_length < 1
         ):
@@ -189,6 +266,8 @@ class TextVectorizer:
             )
         self.max_length = None if max_length is None else int(max_length)
         self.lowercase = lowercase
+        self.tokenizer = tokenizer
+        self._index: dict[str, int] = {}
         self._tokens: tuple[str, ...] = ()
         self._table: tf.lookup.StaticHashTable | None = None
         self._numpy_fn = None
@@ -259,6 +338,8 @@ class TextVectorizer:
         self._adapt_settings = {"max_tokens": max_tokens, "min_count": min_count}
 
     def _count_tokens(self, texts: list[str]) -> collections.Counter[str]:
+        if self.tokenizer == "mediapipe":
+            return collections.Counter(t for text in texts for t in mediapipe_tokenize(text))
         tokens = tokenize_tf(tf.constant(texts, dtype=tf.string), lowercase=self.lowercase)
         return collections.Counter(t.decode("utf-8") for t in tokens.flat_values.numpy())
 
@@ -288,6 +369,7 @@ class TextVectorizer:
         if not tokens:
             raise ValueError("Vocabulary is empty.")
         self._tokens = tokens
+        self._index = {token: i for i, token in enumerate(tokens, start=_FIRST_TOKEN_ID)}
         self._table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
                 keys=tf.constant(tokens, dtype=tf.string),
@@ -350,7 +432,8 @@ class TextVectorizer:
         """
         self._require_vocabulary()
         return vectorize_tf(
-            texts, table=self._table, max_length=self.max_length, lowercase=self.lowercase
+            texts, table=self._table, max_length=self.max_length, lowercase=self.lowercase,
+            tokenizer=self.tokenizer,
         )
 
     def __call__(self, texts: Sequence[str] | np.ndarray | str) -> np.ndarray:
@@ -375,11 +458,40 @@ class TextVectorizer:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.max_length or 0), dtype=np.int32)
+        if self.tokenizer == "mediapipe":
+            return self.mediapipe_ids(texts, self.max_length)
         if self._numpy_fn is None:
             self._numpy_fn = tf.function(
                 self.tf_vectorize, input_signature=[tf.TensorSpec([None], tf.string)]
             )
         return self._numpy_fn(tf.constant(texts, dtype=tf.string)).numpy()
+
+    def mediapipe_ids(self, texts: Sequence[str | bytes], length: int | None) -> np.ndarray:
+        """Ids exactly as MediaPipe's text preprocessing computes them (pure Python).
+
+        Args:
+            texts: str or bytes (bytes decoded as UTF-8, errors="replace").
+            length: keep the first `length` tokens and pad to it; None pads to the
+                longest text.
+
+        Returns:
+            `np.ndarray` int32 `[len(texts), length]`.
+
+        Example:
+            >>> v = TextVectorizer(vocabulary=["Good"], tokenizer="mediapipe")
+            >>> v.mediapipe_ids(["Good good!"], 3).tolist()
+            [[2, 1, 0]]
+        """
+        self._require_vocabulary()
+        rows = [[self._index.get(token, OOV_ID) for token in mediapipe_tokenize(text)]
+                for text in texts]
+        if length is None:
+            length = max([len(row) for row in rows] + [1])
+        ids = np.zeros((len(rows), length), dtype=np.int32)
+        for i, row in enumerate(rows):
+            row = row[:length]
+            ids[i, : len(row)] = row
+        return ids
 
     def make_dataset(
         self,
@@ -442,7 +554,10 @@ class TextVectorizer:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, minus the vocabulary (saved as `vocab.txt`)."""
-        return {"max_length": self.max_length, "lowercase": self.lowercase}
+        config = {"max_length": self.max_length, "lowercase": self.lowercase}
+        if self.tokenizer != DEFAULT_TOKENIZER:
+            config["tokenizer"] = self.tokenizer
+        return config
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write `vocab.txt` (one token per line, line k = id k+1) and `text_vectorizer.json`.
@@ -467,7 +582,7 @@ class TextVectorizer:
             "padding_id": PAD_ID,
             "oov_id": OOV_ID,
             "vocab_size": self.vocab_size,
-            "normalization": "NFKC",
+            "normalization": "NFKC" if self.tokenizer == DEFAULT_TOKENIZER else None,
             "adapt": self._adapt_settings,
         }
         # A crash mid-write must not leave a truncated vocabulary that loads silently.
@@ -513,10 +628,11 @@ class TextVectorizer:
                 " class='TextVectorizer'."
             )
         config = saved.get("config")
-        if not isinstance(config, dict) or set(config) - {"max_length", "lowercase"}:
+        if not isinstance(config, dict) or set(config) - {"max_length", "lowercase",
+                                                          "tokenizer"}:
             raise DataError(
                 f"{config_path}: config {config!r}; expected an object with keys among"
-                " 'max_length' and 'lowercase'."
+                " 'max_length', 'lowercase' and 'tokenizer'."
             )
         lines = _read_limited(vocab_path, MAX_VOCAB_BYTES).split("\n")
         if lines and lines[-1] == "":

@@ -129,7 +129,11 @@ def test_export_from_any_backend_matches_the_trained_backend(tmp_path, backend):
     assert manifest["parity"]["reference_backend"] == backend
     assert manifest["versions"]["keras"] == keras.__version__
     assert manifest["serving"]["vocab_size"] == 50
-    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in manifest["tflite"]["ops"]
+    assert "WHILE" in manifest["tflite"]["ops"]
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in manifest["tflite"]["ops"]
+    assert manifest["artifacts"] == {"model.tflite": {
+        "target": "litert", "max_length": None,
+        "runtimes_verified": ["interpreter", "compiled_model"]}}
     assert manifest["files"]["model.tflite"] == manifest["tflite"]["size_bytes"] > 0
     for key in ("saved_model_max_abs_diff", "saved_model_text_max_abs_diff",
                 "tflite_max_abs_diff", "tflite_text_max_abs_diff"):

@@ -31,6 +31,9 @@ def test_stacked_classifier_streams_like_the_whole_sequence(cell, tmp_path, rng)
     report = export_streaming_tflite(model, tmp_path / "step.tflite", verification_data=data)
     assert report.max_abs_diff <= 1e-5, report
     assert "WHILE" not in report.ops and not verify.flex_ops(report.ops)
+    # The step file runs in LiteRT's CompiledModel with the same outputs.
+    assert report.runtimes_verified == ["interpreter", "compiled_model"]
+    assert report.compiled_model_max_abs_diff <= 1e-5
     expected_states = 4 if cell == "lstm" else 2
     assert len(report.state_names) == expected_states
 
@@ -48,6 +51,8 @@ def test_tagger_streams_every_step(cell, tmp_path, rng):
     streamed = run_stream(verify.load_interpreter(path), report, data[0])
     expected = np.asarray(model(data[:1], training=False))[0]
     np.testing.assert_allclose(streamed["restore_order"], expected, atol=1e-5)
+    compiled = run_stream(verify.CompiledRunner(path, "step"), report, data[0])
+    np.testing.assert_allclose(compiled["restore_order"], expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("factory", ["build_text_classifier", "build_language_model"])

@@ -9,6 +9,7 @@ type; every accepted name is then really written.
 TensorFlow only: the layout does not depend on the backend.
 """
 
+import json
 import os
 import re
 
@@ -168,3 +169,15 @@ def test_a_refused_export_leaves_no_empty_model_folder(tmp_path, model):
         export_model(model, export_root=tmp_path / "real", labels=["only one"], tflite=False)
     assert list_versions(tmp_path / "real" / "tiny") == []
     assert not (tmp_path / "real" / "tiny").exists()
+
+
+def test_the_manifest_states_every_file_size_including_its_own(tmp_path, model):
+    path = export_model(model, export_root=tmp_path, tflite=False).path
+    with open(os.path.join(path, "manifest.json"), encoding="utf-8") as handle:
+        listed = json.load(handle)["files"]
+    actual = {}
+    for folder, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(folder, name)
+            actual[os.path.relpath(full, path).replace(os.sep, "/")] = os.path.getsize(full)
+    assert listed == actual

@@ -176,7 +176,8 @@ def test_cli_export_then_predict(tmp_path, capsys):
 
     np.savez(tmp_path / "ids.npz", token_ids=np.array([[2, 3, 4], [5, 0, 0]], "int32"))
     assert main(["predict", version, "--npz", str(tmp_path / "ids.npz")]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 3  # "Loaded ..." + 2 rows
+    # "Loaded ...", the header row, then 2 rows.
+    assert len(capsys.readouterr().out.strip().splitlines()) == 4
 
     # Bad input: exit status 2 and one line naming the problem.
     np.savez(tmp_path / "bad.npz", token_ids=np.array([[2, 99]], "int32"))

@@ -27,7 +27,7 @@ from rnn_zoo.tuning import hypermodel
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "rnn_zoo"
 SHARED_CHOICES = ("CELLS", "POOLINGS", "QUANTIZATIONS", "LSTM_KERNELS", "EXPORT_TARGETS",
-                  "INPUT_KINDS")
+                  "INPUT_KINDS", "TOKENIZERS")
 
 
 def test_layers_heads_factories_and_tuner_use_the_registry_choices():

@@ -73,6 +73,10 @@ def register(subparsers):
                       help="largest vocabulary (default 20000)")
     text.add_argument("--max-length", type=int, default=None,
                       help="truncate texts to this many tokens (default: no limit)")
+    text.add_argument("--tokenizer", choices=tasks.TOKENIZERS, default=tasks.DEFAULT_TOKENIZER,
+                      help="how texts become tokens: 'default' (tensorflow-text, lowercased) "
+                      "or 'mediapipe' (MediaPipe's RegexTokenizer, so that `rnn-zoo export "
+                      "--target mediapipe` ships a file the app tokenizes identically)")
     parser.set_defaults(func=run)
 
 
@@ -181,7 +185,7 @@ def run(args):
     name, task = _configuration(args, kind, data)
     prepared = prepare(data, task, validation_split=args.validation_split, seed=args.seed,
                        validation=validation, test=test, max_tokens=args.max_tokens,
-                       max_length=args.max_length)
+                       max_length=args.max_length, tokenizer=args.tokenizer)
     model = _build(args, name, task, prepared.task_args)
     train_count = len(prepared.x_train)
     validation_count = 0 if prepared.x_val is None else len(prepared.x_val)

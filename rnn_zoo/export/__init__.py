@@ -4,7 +4,10 @@
 saved_models/<name>/<version>/
   saved_model.pb, variables/    signatures: serving_default, token_ids (+ deprecated
                                 alias ids) | features, text
-  model.tflite                  builtins only, fused LSTM kernels
+  model.tflite                  target "litert" (default): builtins only, dynamic
+                                length, Interpreter and CompiledModel
+  mediapipe.tflite              target "mediapipe": fixed length, one subgraph,
+                                RegexTokenizer + vocab + labels in its metadata
   manifest.json                 inputs, outputs, limits, ops, sizes, parity, versions
   vocab.txt, text_vectorizer.json, labels.txt
 ```

@@ -24,7 +24,6 @@ Example:
 
 import logging
 import os
-import re
 import warnings
 
 import keras
@@ -38,24 +37,14 @@ from rnn_zoo.export import tflite as tflite_lib
 from rnn_zoo.export import versions
 from rnn_zoo.export.predictor import TFLitePredictor
 from rnn_zoo.export.results import ExportResult
+from rnn_zoo.tasks import DEFAULT_EXPORT_TARGET
+from rnn_zoo.tasks import DEFAULT_LSTM_KERNEL
+from rnn_zoo.tasks import EXPORT_TARGETS
 from rnn_zoo.tasks import LSTM_KERNELS
 from rnn_zoo.tasks import QUANTIZATIONS
 from rnn_zoo.validation import check_choice
 
 logger = logging.getLogger(__name__)
-
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-
-
-def _check_name(name):
-    if not isinstance(name, str) or not _NAME_PATTERN.match(name) or name.isdigit():
-        raise ValueError(
-            "Invalid value received for argument `name`. Expected a folder name of "
-            "letters, digits, '_', '.', '-' (not starting with '.' or '-', not a number). "
-            f"Received: name={name!r}"
-        )
-    return name
-
 
 def _resolve_export_root(export_root, root):
     if root is None:
@@ -136,17 +125,41 @@ def export_saved_model(model, directory, vectorizer=None, labels=None, max_lengt
         verification_data=verification_data, tolerance=tolerance, reference=reference)
 
 
+def _resolve_targets(targets, tflite):
+    if targets is None:
+        return (DEFAULT_EXPORT_TARGET,) if tflite else ()
+    if isinstance(targets, str):
+        targets = (targets,)
+    targets = tuple(dict.fromkeys(targets))
+    for target in targets:
+        check_choice(target, "targets", EXPORT_TARGETS, where="export_model")
+    if not tflite and targets:
+        raise ValueError(
+            "Invalid value received for argument `targets`: tflite=False writes no TFLite "
+            f"file. Received: targets={targets!r}, tflite=False")
+    return targets
+
+
+def _serving_max_length(targets, max_length, vectorizer):
+    # The mediapipe file's length is fixed; the SavedModel still accepts what
+    # the vectorizer gives, and the Python predictor truncates like MediaPipe.
+    if "mediapipe" not in targets or max_length is None or vectorizer is None:
+        return max_length
+    return max(max_length, vectorizer.max_length or serving_lib.DEFAULT_MAX_LENGTH)
+
+
 def export_model(model, name=None, export_root=None, version=None, vectorizer=None,
                  labels=None, tflite=True, quantization=None, representative_data=None,
                  max_length=None, verification_data=None,
                  tolerance=serving_lib.DEFAULT_TOLERANCE, reference=None,
-                 lstm_kernel="fused", root=None):
+                 lstm_kernel=None, root=None, targets=None):
     """Export `model` as an immutable version in the TF Serving layout.
 
     Writes `<export_root>/<name>/<version>/` holding `saved_model.pb` +
     `variables/` (signatures `serving_default`, `token_ids` (and the
     deprecated alias `ids`) or `features`, and `text` with a vectorizer),
-    `model.tflite` (builtins only, fused LSTM kernels), `manifest.json`,
+    one TFLite file per target (`model.tflite` for "litert", the default;
+    `mediapipe.tflite` for "mediapipe"), `manifest.json`,
     `vocab.txt` + `text_vectorizer.json` and `labels.txt`. Everything is
     written into a temporary folder beside the versions, reloaded and compared
     with the model, and only then renamed into place (see
@@ -162,20 +175,28 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
             An existing version is refused (`VersionExistsError`).
         vectorizer: optional `rnn_zoo.text.TextVectorizer` (token models).
         labels: optional class names, one per output class.
-        tflite: bool, default True: also write `model.tflite`.
-        quantization: None, "float16", "dynamic_int8" or "int8" (TFLite only).
+        tflite: bool, default True: also write TFLite files (False: the
+            SavedModel alone).
+        quantization: None, "float16", "dynamic_int8" or "int8" (every TFLite
+            file).
         representative_data: calibration inputs for "int8".
         max_length: longest accepted input in steps (default: the
             vectorizer's max_length, else 512); recorded in the manifest.
+            Required with the "mediapipe" target: the exact padded length of
+            `mediapipe.tflite`.
         verification_data: inputs to compare on; default
             `rnn_zoo.export.parity.verification_inputs(model)`.
         tolerance: float, default 1e-5: largest allowed absolute difference for
             the SavedModel and a float32 TFLite file (quantized files are
             reported, not held to it).
         reference: internal (cross-backend exports).
-        lstm_kernel: "fused" (default) or "loop": how `model.tflite` writes
-            LSTM layers (see `rnn_zoo.export.tflite.export_tflite`).
+        lstm_kernel: None / "loop" (default) or "fused": how `model.tflite`
+            writes LSTM layers (see `rnn_zoo.export.tflite.export_tflite`;
+            "fused" does not load in LiteRT's CompiledModel).
         root: deprecated name of `export_root` (a DeprecationWarning).
+        targets: TFLite targets (`rnn_zoo.tasks.EXPORT_TARGETS`), a str or a
+            sequence; default ("litert",). "mediapipe" needs `max_length`,
+            `labels` and a vectorizer with `tokenizer="mediapipe"`.
 
     Returns:
         An `ExportResult`.
@@ -191,57 +212,79 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
     ...                                      labels=["negative", "positive"])
     >>> result.path
     'saved_models/lstm_text_classifier/1'
-    >>> result.tflite["ops"]
-    ['FULLY_CONNECTED', ..., 'UNIDIRECTIONAL_SEQUENCE_LSTM']
+    >>> result.manifest["artifacts"]["model.tflite"]["runtimes_verified"]
+    ['interpreter', 'compiled_model']
     """
     export_root = _resolve_export_root(export_root, root)
-    name = _check_name(name if name is not None else model.name)
+    name = versions.check_name(name if name is not None else model.name)
+    lstm_kernel = DEFAULT_LSTM_KERNEL if lstm_kernel is None else lstm_kernel
     check_choice(lstm_kernel, "lstm_kernel", LSTM_KERNELS, where="export_model")
-    check_choice(quantization, "quantization", QUANTIZATIONS, where="export_model")
-    model_dir = os.path.join(os.fspath(export_root), name)
-    if version is not None:
-        versions.check_version(version, model_dir)  # refuse before any work
     if quantization is not None and not tflite:
         raise ValueError(
             "Invalid value received for argument `quantization`: it applies to the TFLite "
             f"file, but tflite=False. Received: quantization={quantization!r}"
         )
+    targets = _resolve_targets(targets, tflite)
+    if "mediapipe" in targets:
+        # Refuse before any work (the same checks export_tflite makes).
+        tflite_lib.check_mediapipe_arguments(model, max_length, vectorizer, labels)
+    check_choice(quantization, "quantization", QUANTIZATIONS, where="export_model")
+    model_dir = os.path.join(os.fspath(export_root), name)
+    versions.check_model_dir(model_dir)  # a file, unwritable or bad root: refuse before any work
+    if version is not None:
+        versions.check_version(version, model_dir)  # refuse before any work
     if keras.backend.backend() != "tensorflow":
         return cross_backend.export_in_tensorflow(
             "export_model", model, vectorizer=vectorizer, verification_data=verification_data,
             name=name, export_root=export_root, version=version, labels=labels, tflite=tflite,
             quantization=quantization, representative_data=representative_data,
-            max_length=max_length, tolerance=tolerance, lstm_kernel=lstm_kernel)
+            max_length=max_length, tolerance=tolerance, lstm_kernel=lstm_kernel,
+            targets=targets)
 
     version = (versions.next_version(model_dir) if version is None
                else versions.check_version(version, model_dir))
-    serving = serving_lib.serving_spec(model, vectorizer, max_length)
+    serving_max_length = _serving_max_length(targets, max_length, vectorizer)
+    serving = serving_lib.serving_spec(model, vectorizer, serving_max_length)
     if reference is None:
         reference = parity_lib.make_reference(model, vectorizer, verification_data, serving)
 
     def write_contents(folder):
         logger.info("Writing SavedModel for '%s' version %s ...", name, version)
         exported = saved_model.write_saved_model(
-            model, folder, vectorizer=vectorizer, labels=labels, max_length=max_length,
-            tolerance=tolerance, reference=reference)
+            model, folder, vectorizer=vectorizer, labels=labels,
+            max_length=serving_max_length, tolerance=tolerance, reference=reference)
         manifest = dict(exported.manifest, name=name, version=version,
-                        quantization=quantization, tflite=None)
+                        quantization=quantization, tflite=None, artifacts={})
         parity = dict(exported.parity)
-        if tflite:
-            logger.info("Writing %s (quantization=%s) ...", serving_lib.TFLITE_FILE,
+        for target in targets:
+            file_name = serving_lib.TARGET_FILES[target]
+            logger.info("Writing %s (target=%s, quantization=%s) ...", file_name, target,
                         quantization)
-            path = os.path.join(folder, serving_lib.TFLITE_FILE)
+            path = os.path.join(folder, file_name)
             report = tflite_lib.export_tflite(
                 model, path, quantization=quantization,
                 representative_data=representative_data,
-                verification_data=reference["inputs"], lstm_kernel=lstm_kernel)
-            manifest["tflite"] = dict(report.to_dict(), path=serving_lib.TFLITE_FILE)
-            parity.update(_tflite_parity(path, serving, reference, vectorizer))
+                verification_data=reference["inputs"], lstm_kernel=lstm_kernel,
+                target=target, max_length=max_length if target == "mediapipe" else None,
+                vectorizer=vectorizer if target == "mediapipe" else None,
+                labels=labels if target == "mediapipe" else None,
+                verification_texts=reference.get("texts"))
+            manifest["artifacts"][file_name] = {
+                "target": target, "max_length": report.max_length,
+                "runtimes_verified": report.runtimes_verified}
+            if target == "litert":
+                manifest["tflite"] = dict(report.to_dict(), path=file_name)
+                parity.update(_tflite_parity(path, serving, reference, vectorizer))
+            else:
+                manifest["artifacts"][file_name]["report"] = dict(report.to_dict(),
+                                                                  path=file_name)
+                parity[f"{target}_max_abs_diff"] = report.max_abs_diff
             if quantization is not None:
                 # Quantized files differ by design; the figures are for information.
                 parity["tflite_quantized"] = True
         checked = {key: value for key, value in parity.items()
-                   if not (quantization is not None and key.startswith("tflite"))}
+                   if not (quantization is not None
+                           and key.startswith(("tflite", "mediapipe")))}
         parity_lib.check_parity(checked, tolerance, where=f"export_model({name!r})")
         manifest["parity"] = parity
         manifest["files"] = manifest_lib.file_sizes(folder)
@@ -249,7 +292,8 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
         return manifest
 
     final_dir, manifest = versions.write_version_atomically(model_dir, version, write_contents)
-    logger.info("Exported '%s' version %s to %s", name, version, final_dir)
+    # DEBUG, not INFO: the caller reports the result (the CLI prints it once).
+    logger.debug("Exported '%s' version %s to %s", name, version, final_dir)
     return ExportResult(name=name, version=version, path=final_dir,
                         files=manifest_lib.file_sizes(final_dir),
                         parity=manifest["parity"], tflite=manifest["tflite"],

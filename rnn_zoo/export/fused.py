@@ -407,3 +407,41 @@ def recurrent_sequence(inputs, weights, return_sequences=True):
         return loop_sequence(inputs, weights, return_sequences=return_sequences)
     outputs = fused_lstm_sequence(inputs, weights, keep_reset_step=True)
     return (outputs[:, 1:] if return_sequences else None), outputs[:, -1]
+
+
+def unrolled_sequence(max_length):
+    """A `sequence_fn` that runs any cell as `max_length` unrolled steps.
+
+    For fixed-length files whose runtime takes one subgraph only (MediaPipe
+    Tasks refuses a `WHILE` loop's extra subgraphs: "Classification tflite
+    models are assumed to have a single subgraph"). The real steps are
+    padded back to `max_length`; each step computes the cell and keeps the
+    old state after the last real step (`SELECT_V2`), so the result equals
+    `loop_sequence` on the real steps alone.
+
+    Args:
+        max_length: int >= 1, the file's fixed sequence length.
+
+    Returns:
+        A function `(inputs, weights, return_sequences=True) -> (sequence,
+        last)` with the contract of `loop_sequence`.
+    """
+
+    def sequence_fn(inputs, weights, return_sequences=True):
+        features = inputs.shape[-1]
+        steps = tf.shape(inputs)[1]
+        padded = tf.pad(inputs, [[0, 0], [0, max_length - steps], [0, 0]])
+        projected = weights.project(tf.reshape(padded, [max_length, features]))
+        keep = tf.range(max_length) < steps
+        states = weights.initial_states()
+        outputs = []
+        for t in range(max_length):
+            new = weights.step(projected[t:t + 1], states)
+            states = tuple(tf.where(keep[t], value, old) for value, old in zip(new, states))
+            outputs.append(states[0])
+        sequence = None
+        if return_sequences:
+            sequence = tf.expand_dims(tf.concat(outputs, axis=0), 0)[:, :steps]
+        return sequence, states[0]
+
+    return sequence_fn

@@ -3,11 +3,13 @@ fast, builtin-only TFLite ops.
 
 Why not `model.export(format="litert")`: with no input signature Keras 3
 turns recurrent layers into Flex TensorList ops that the stock interpreter
-refuses; with a batch-1 signature it emits a generic `WHILE` loop, about 2x
-slower than TFLite's fused LSTM kernel, and such loops hang on
-microcontrollers (tflite-micro#3674). Here every layer is re-emitted from its
-weights (read as numpy, so a model trained on any backend works once loaded
-under the TF backend), and each LSTM becomes the fused kernel.
+refuses; with a batch-1 signature it emits a generic `WHILE` loop that runs
+every padding step and computes each step's input projection inside the
+loop. Here every layer is re-emitted from its weights (read as numpy, so a
+model trained on any backend works once loaded under the TF backend), and
+each recurrent layer becomes the form its `sequence_fn` picks: a static-shape
+`WHILE` loop over the real steps (the default), TFLite's fused LSTM kernel,
+or `max_length` unrolled steps in one subgraph (the mediapipe target).
 
 Padding, exactly as Keras defines it, at a static batch of one row:
 
@@ -41,6 +43,9 @@ never reads outside the embedding table.
 import keras
 import numpy as np
 import tensorflow as tf
+
+# `XlaDynamicUpdateSlice` converts to TFLite's builtin DYNAMIC_UPDATE_SLICE.
+from tensorflow.compiler.tf2xla.ops import gen_xla_ops
 
 from rnn_zoo.export import fused
 from rnn_zoo.export import supported
@@ -128,6 +133,26 @@ def check_recurrent_layer(layer):
         raise _unsupported(layer, "go_backwards=True with return_sequences=True outside "
                            "Bidirectional")
     return [weights]
+
+
+def _shaped_like_input(value, inputs):
+    """`value` `[1, T, ...]` written into a tensor whose shape TFLite derives
+    from the input's alone.
+
+    The real-step compaction (`WHERE` + `GATHER`) makes every per-step tensor
+    after it dynamic, i.e. sized only while the model runs. LiteRT's
+    `CompiledModel` must size its output buffers before a run and refuses a
+    dynamic model output ("allocation_type != kTfLiteCustom"). A zero tensor
+    broadcast from the input's shape (`MUL` + `ADD`: sized when the input is
+    resized) updated in place with `DYNAMIC_UPDATE_SLICE` holds the same
+    values with an output sized from the input.
+    """
+    steps = tf.cast(inputs, tf.float32) * 0.0
+    while len(steps.shape) > 2:
+        steps = tf.reduce_sum(steps, axis=-1)
+    base = steps[..., tf.newaxis] + tf.zeros([1, 1] + list(value.shape[2:]), tf.float32)
+    start = tf.zeros([len(value.shape)], tf.int32)
+    return gen_xla_ops.xla_dynamic_update_slice(base, value, start)
 
 
 class ModelGraph:
@@ -405,7 +430,7 @@ class ModelGraph:
                 )
             if isinstance(value, PerStep):
                 # Drop the padding step RightAlignPadding appended.
-                value = value.values[:, : context.steps]
+                value = _shaped_like_input(value.values[:, : context.steps], inputs)
             results.append(value)
         return results
 

@@ -9,7 +9,9 @@ out-of-bounds read in an embedding table:
   for a model without a text signature, rows of different lengths);
 * an empty batch, a sequence with no steps, or (ids and texts) a row with no
   real token;
-* a sequence longer than the manifest's `max_length`;
+* a sequence longer than the manifest's `max_length` (texts for a version
+  with a `mediapipe.tflite` are instead cut to its fixed length and tokenised
+  exactly as MediaPipe does, so `predict(texts)` equals the phone's scores);
 * token ids < 0 or >= `vocab_size` (the TFLite graph would read them as OOV
   and the SavedModel's own asserts would stop them, but a caller sending them
   has a bug worth hearing about);
@@ -44,7 +46,7 @@ def _is_text(inputs):
     if isinstance(inputs, np.ndarray):
         return inputs.dtype.kind in "US"
     if isinstance(inputs, (list, tuple)) and inputs:
-        return all(isinstance(item, str) for item in inputs)
+        return all(isinstance(item, (str, bytes)) for item in inputs)
     return False
 
 
@@ -61,11 +63,14 @@ class ExportedModel:
 
     kind = None
 
-    def __init__(self, path, serving, labels=None, vectorizer=None):
+    def __init__(self, path, serving, labels=None, vectorizer=None, text_length=None):
         self.path = path
         self.serving = serving
         self.labels = labels
         self.vectorizer = vectorizer
+        # Set for a version with a mediapipe.tflite: texts are then cut to its
+        # fixed length and tokenised as MediaPipe does, so both agree.
+        self.text_length = text_length
 
     @property
     def accepts_text(self):
@@ -130,9 +135,15 @@ class ExportedModel:
                 f"{self.path} has no text vectorizer (no vocab.txt): pass token ids "
                 f"{self.serving['input']['shape']} or features, not strings."
             )
-        texts = [texts] if isinstance(texts, str) else [str(text) for text in texts]
+        texts = [texts] if isinstance(texts, str) else [
+            bytes(text).decode("utf-8", errors="replace")
+            if isinstance(text, (bytes, bytearray)) else str(text) for text in texts]
         if not texts:
             raise ValueError("Invalid value received for argument `inputs`: no texts.")
+        if self.text_length is not None:
+            # As on the phone: the first `text_length` tokens, and a text
+            # without any token runs as an all-padding row.
+            return texts, self.vectorizer.mediapipe_ids(texts, self.text_length)
         ids = self.vectorizer(texts)
         counts = np.count_nonzero(ids, axis=1)
         for row, count in enumerate(counts):
@@ -280,8 +291,8 @@ class SavedModelPredictor(ExportedModel):
 
     kind = "saved_model"
 
-    def __init__(self, path, serving, labels=None, vectorizer=None):
-        super().__init__(path, serving, labels, vectorizer)
+    def __init__(self, path, serving, labels=None, vectorizer=None, text_length=None):
+        super().__init__(path, serving, labels, vectorizer, text_length)
         import tensorflow as tf
 
         for module in serving.get("requires_imports") or []:
@@ -324,6 +335,8 @@ class SavedModelPredictor(ExportedModel):
                           **{self.serving["input"]["name"]: self._tf.constant(batch)})
 
     def _run_texts(self, texts, ids):
+        if self.text_length is not None:
+            return self.predict_batch(ids)
         # The text signature tokenises inside the graph, exactly as in training.
         return self._call("text", text=self._tf.constant(texts))
 
@@ -333,8 +346,9 @@ class TFLitePredictor(ExportedModel):
 
     kind = "tflite"
 
-    def __init__(self, path, serving, labels=None, vectorizer=None, num_threads=1):
-        super().__init__(path, serving, labels, vectorizer)
+    def __init__(self, path, serving, labels=None, vectorizer=None, num_threads=1,
+                 text_length=None):
+        super().__init__(path, serving, labels, vectorizer, text_length)
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=os.fspath(path), num_threads=num_threads)
@@ -454,8 +468,11 @@ def load_exported(path, prefer="saved_model", num_threads=1):
         raise FileNotFoundError(f"No such export: {path}")
 
     manifest_path = os.path.join(folder, manifest_lib.MANIFEST_FILE)
+    text_length = None
     if os.path.isfile(manifest_path):
-        serving = manifest_lib.read_manifest(folder)["serving"]
+        manifest = manifest_lib.read_manifest(folder)
+        serving = manifest["serving"]
+        text_length = _mediapipe_length(manifest)
     elif tflite_path is not None:
         serving = _serving_from_tflite(tflite_path)
     else:
@@ -470,6 +487,22 @@ def load_exported(path, prefer="saved_model", num_threads=1):
         from rnn_zoo.text import TextVectorizer
 
         vectorizer = TextVectorizer.load(folder)
+    if vectorizer is None or getattr(vectorizer, "tokenizer", None) != "mediapipe":
+        text_length = None
     if tflite_path is not None:
-        return TFLitePredictor(tflite_path, serving, labels, vectorizer, num_threads=num_threads)
-    return SavedModelPredictor(folder, serving, labels, vectorizer)
+        return TFLitePredictor(tflite_path, serving, labels, vectorizer, num_threads=num_threads,
+                               text_length=text_length)
+    return SavedModelPredictor(folder, serving, labels, vectorizer, text_length=text_length)
+
+
+def _mediapipe_length(manifest):
+    """The fixed length of the version's mediapipe.tflite, or None."""
+    artifacts = manifest.get("artifacts")
+    if not isinstance(artifacts, dict):
+        return None
+    for artifact in artifacts.values():
+        if isinstance(artifact, dict) and artifact.get("target") == "mediapipe":
+            length = artifact.get("max_length")
+            if isinstance(length, int) and not isinstance(length, bool) and length >= 1:
+                return length
+    return None

@@ -64,10 +64,18 @@ class TFLiteReport:
             dynamic time axis, `dtype`).
         num_verification_samples: rows compared with Keras.
         lstm_kernel: how LSTM layers were written, "fused" or "loop" (always
-            "loop" for "int8").
+            "loop" for "int8"), "unrolled" for the mediapipe target, None when
+            the model has no LSTM layer.
         low_precision_tensors: tensors stored as int8 (or float16 for
             "float16"): 0 for float32, and 0 means a quantization mode left
             every weight in float32 (a warning says why).
+        target: the runtime the file was written for, "litert" or
+            "mediapipe" (`rnn_zoo.tasks.EXPORT_TARGETS`).
+        max_length: the fixed sequence length (None: dynamic length).
+        runtimes_verified: runtimes the file ran in and matched, e.g.
+            ["interpreter", "compiled_model"] or ["interpreter", "mediapipe"].
+        compiled_model_max_abs_diff: max |CompiledModel - Interpreter| on the
+            verification inputs (None when not run in CompiledModel).
     """
 
     path: str
@@ -82,7 +90,11 @@ class TFLiteReport:
     outputs: list
     num_verification_samples: int
     low_precision_tensors: int = 0
-    lstm_kernel: str = "fused"
+    lstm_kernel: str | None = "loop"
+    target: str = "litert"
+    max_length: int = None
+    runtimes_verified: list = dataclasses.field(default_factory=list)
+    compiled_model_max_abs_diff: float = None
 
     def to_dict(self):
         """A JSON-ready dict (for manifests).
@@ -105,6 +117,10 @@ class StreamingReport:
             the verification rows (final output for pooled models, every
             real step for per-step models).
         inputs, outputs: signature details.
+        runtimes_verified: ["interpreter", "compiled_model"]: the step file
+            ran in both and matched.
+        compiled_model_max_abs_diff: max |CompiledModel - Interpreter| over
+            the first verification rows, step by step.
     """
 
     path: str
@@ -116,6 +132,8 @@ class StreamingReport:
     max_abs_diff: float
     inputs: list
     outputs: list
+    runtimes_verified: list = dataclasses.field(default_factory=list)
+    compiled_model_max_abs_diff: float = None
 
     def to_dict(self):
         """A JSON-ready dict.

@@ -140,10 +140,11 @@ def _write_archive(model, directory, serving, vectorizer):
         archive.track(table)
         text_max_length = vectorizer.max_length
         lowercase = vectorizer.lowercase
+        tokenizer = getattr(vectorizer, "tokenizer", "default")
 
         def serve_text(text):
             token_ids = vectorize_tf(text, table=table, max_length=text_max_length,
-                                     lowercase=lowercase)
+                                     lowercase=lowercase, tokenizer=tokenizer)
             check_ids(token_ids)
             return {output_name: model(token_ids, training=False),
                     serving_lib.INPUT_TOKEN_IDS: token_ids}

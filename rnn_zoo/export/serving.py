@@ -29,6 +29,8 @@ import keras
 # Files of an exported version.
 SAVED_MODEL_FILE = "saved_model.pb"
 TFLITE_FILE = "model.tflite"
+# One file per export target (`rnn_zoo.tasks.EXPORT_TARGETS`).
+TARGET_FILES = {"litert": TFLITE_FILE, "mediapipe": "mediapipe.tflite"}
 LABELS_FILE = "labels.txt"
 VOCABULARY_FILE = "vocab.txt"
 VECTORIZER_CONFIG_FILE = "text_vectorizer.json"
@@ -227,5 +229,6 @@ def serving_spec(model, vectorizer=None, max_length=None):
             "vocab_size": vectorizer.vocab_size,
             "max_length": vectorizer.max_length,
             "lowercase": vectorizer.lowercase,
+            "tokenizer": getattr(vectorizer, "tokenizer", "default"),
         },
     }

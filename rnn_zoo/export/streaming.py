@@ -178,7 +178,8 @@ def run_stream(interpreter, graph_or_report, sequence):
     """Feed `sequence` (`[time]` ids or `[time, F]` features) step by step.
 
     Args:
-        interpreter: from `verify.load_interpreter` on a streaming file.
+        interpreter: from `verify.load_interpreter` on a streaming file, or a
+            `verify.CompiledRunner` (LiteRT's CompiledModel) on it.
         graph_or_report: a `StepGraph` or `StreamingReport` (for the names).
         sequence: one row, no batch axis.
 
@@ -192,14 +193,21 @@ def run_stream(interpreter, graph_or_report, sequence):
     """
     names, units = graph_or_report.state_names, graph_or_report.state_units
     states = {name: np.zeros((1, width), "float32") for name, width in zip(names, units)}
-    input_name = verify.signature_details(interpreter, SIGNATURE)["inputs"]
-    input_name = next(d["name"] for d in input_name if d["name"] not in states)
+    if isinstance(interpreter, verify.CompiledRunner):
+        input_names = interpreter.input_names
+    else:
+        input_names = [d["name"] for d in
+                       verify.signature_details(interpreter, SIGNATURE)["inputs"]]
+    input_name = next(name for name in input_names if name not in states)
     collected = {}
     for step in sequence:
         feed = dict(states)
         feed[input_name] = np.asarray(step)[np.newaxis].astype(
             "int32" if np.asarray(step).ndim == 0 else "float32")
-        outputs = verify.run_signature(interpreter, feed, SIGNATURE)
+        if isinstance(interpreter, verify.CompiledRunner):
+            outputs = interpreter(**feed)
+        else:
+            outputs = verify.run_signature(interpreter, feed, SIGNATURE)
         for name in names:
             states[name] = outputs.pop("new_" + name)
         for name, value in outputs.items():
@@ -263,10 +271,20 @@ def export_streaming_tflite(model, path, quantization=None, verification_data=No
             else:  # pooled: the output after the last step
                 difference = np.abs(got[-1] - reference)
             worst = max(worst, float(difference.max()) if difference.size else 0.0)
+    # The same steps in LiteRT's CompiledModel (the API new apps use).
+    compiled = verify.CompiledRunner(path, SIGNATURE)
+    compiled_worst = 0.0
+    for row in data[:2]:
+        expected = run_stream(interpreter, graph, row)
+        got = run_stream(compiled, graph, row)
+        for name, value in expected.items():
+            compiled_worst = max(compiled_worst, float(np.max(np.abs(got[name] - value))))
     details = verify.signature_details(interpreter, SIGNATURE)
     return StreamingReport(
         path=os.fspath(path), ops=ops, size_bytes=os.path.getsize(path),
         quantization=quantization, state_names=graph.state_names,
         state_units=graph.state_units, max_abs_diff=worst,
         inputs=details["inputs"], outputs=details["outputs"],
+        runtimes_verified=["interpreter", "compiled_model"],
+        compiled_model_max_abs_diff=compiled_worst,
     )
