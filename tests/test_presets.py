@@ -218,7 +218,17 @@ def test_presets_command_lists_name_task_data_metric_and_size(capsys):
         line = next(line for line in lines if line.startswith(name))
         entry = presets.PRESETS[name]
         assert entry["task"] in line and entry["data"] in line
-        assert "accuracy" in line and "baseline" in line and line.endswith("MB")
+        assert "accuracy" in line and "baseline" in line and line.endswith(("MiB", "KiB"))
+
+
+def test_presets_command_lists_as_json(capsys):
+    import json
+
+    status, out = _command(["presets", "--format", "json"], capsys)
+    assert status == 0
+    entries = json.loads(out)
+    assert [entry["name"] for entry in entries] == presets.list_presets()
+    assert all(entry["bytes"] > 0 and entry["headline"] for entry in entries)
 
 
 def test_presets_check_rescores_the_vowels_preset(capsys):

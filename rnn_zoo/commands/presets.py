@@ -24,18 +24,27 @@ def register(subparsers):
                         "check: check this folder (with one NAME)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="build: show the training progress")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="list: a table (default) or JSON, one object per preset")
     parser.set_defaults(func=run)
 
 
 def _size(count):
-    return "-" if count is None else f"{count / 1024**2:.1f} MB"
+    from rnn_zoo.commands.common import human_size
+
+    return "-" if count is None else human_size(count)
 
 
-def _list():
+def _list(output_format="table"):
     from rnn_zoo.presets import describe_preset
     from rnn_zoo.presets import list_presets
 
     entries = [describe_preset(name) for name in list_presets()]
+    if output_format == "json":
+        import json
+
+        print(json.dumps(entries, indent=1, default=str))
+        return 0
     rows = [("NAME", "TASK", "DATA", "HEADLINE", "SIZE")]
     rows += [(e["name"], e["task"], e["data"], e["headline"] or
               ("(not built)" if not e["built"] else "-"), _size(e["bytes"])) for e in entries]
@@ -52,7 +61,7 @@ def run(args):
     if args.action == "list":
         if args.names or args.output_dir:
             raise UsageError("`rnn-zoo presets` (list) takes no NAME or --output-dir.")
-        return _list()
+        return _list(args.format)
     for name in args.names:
         check_name(name)
     if args.action == "build":

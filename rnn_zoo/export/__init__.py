@@ -28,19 +28,39 @@ Example:
 >>> predictor.predict(["not bad at all"])
 """
 
-from rnn_zoo.export.api import export_model
-from rnn_zoo.export.api import export_saved_model
-from rnn_zoo.export.manifest import read_manifest
-from rnn_zoo.export.predictor import ExportedModel
-from rnn_zoo.export.predictor import load_exported
-from rnn_zoo.export.results import ExportResult
-from rnn_zoo.export.results import SavedModelExport
-from rnn_zoo.export.results import StreamingReport
-from rnn_zoo.export.results import TFLiteReport
-from rnn_zoo.export.results import VersionExistsError
-from rnn_zoo.export.streaming import export_streaming_tflite
-from rnn_zoo.export.tflite import export_tflite
-from rnn_zoo.export.versions import list_versions
+import importlib
+
+# Public name -> the submodule that defines it. They load on first use, so that
+# running an exported `.tflite` file (`load_exported`) needs neither TensorFlow
+# nor Keras: only the writers import them.
+_LAZY_NAMES = {
+    "ExportResult": "results",
+    "ExportedModel": "predictor",
+    "SavedModelExport": "results",
+    "StreamingReport": "results",
+    "TFLiteReport": "results",
+    "VersionExistsError": "results",
+    "export_model": "api",
+    "export_saved_model": "api",
+    "export_streaming_tflite": "streaming",
+    "export_tflite": "tflite",
+    "list_versions": "versions",
+    "load_exported": "predictor",
+    "read_manifest": "manifest",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f"rnn_zoo.export.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnn_zoo.export' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_NAMES))
+
 
 __all__ = [
     "ExportResult",

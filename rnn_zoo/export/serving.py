@@ -24,7 +24,6 @@ Example:
 {'name': 'token_ids', 'dtype': 'int32', 'shape': [None, None]}
 """
 
-import keras
 
 # Files of an exported version.
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -86,6 +85,8 @@ def output_name(model):
     >>> output_name(rnn_zoo.build_text_classifier(vocab_size=50))
     'probabilities'
     """
+    import keras  # lazily: the predictor reads this module without Keras
+
     for layer in reversed(model.layers):
         if isinstance(layer, keras.layers.Dense):
             activation = keras.activations.serialize(layer.activation)
@@ -111,6 +112,8 @@ def vocab_size(model):
     >>> vocab_size(rnn_zoo.build_text_classifier(vocab_size=50))
     50
     """
+    import keras  # lazily: the predictor reads this module without Keras
+
     for layer in model.layers:
         if isinstance(layer, keras.layers.Embedding):
             return int(layer.input_dim)
@@ -162,6 +165,8 @@ def serving_spec(model, vectorizer=None, max_length=None):
     >>> serving_spec(rnn_zoo.build_text_classifier(vocab_size=50))["input"]
     {'name': 'token_ids', 'dtype': 'int32', 'shape': [None, None]}
     """
+    import keras  # lazily: the predictor reads this module without Keras
+
     model_input = _single(model.inputs, "input", model)
     model_output = _single(model.outputs, "output", model)
     dtype = keras.backend.standardize_dtype(model_input.dtype)
