@@ -104,6 +104,67 @@ def _as_text(text: str | bytes) -> str:
     return text.encode("utf-8", errors="replace").decode("utf-8")
 
 
+def as_texts(texts: Any, argument: str = "texts") -> list[str]:
+    """Check texts given in any legal form and return them as a list of str.
+
+    Bytes (Python or NumPy, alone or in an array) are decoded as UTF-8 with
+    `errors="replace"`; str (NumPy str arrays included) is kept as is. A str
+    that has no UTF-8 form (a lone surrogate such as "\\ud800") is refused
+    rather than silently altered: TensorFlow strings are UTF-8 bytes.
+
+    Args:
+        texts: a str or bytes, or a sequence / rank-1 NumPy array (or eager
+            `tf.string` tensor) of them.
+        argument: the caller's argument name, for error messages.
+
+    Returns:
+        list of str.
+
+    Raises:
+        ValueError: naming `argument` and the index of the first bad text (not
+            str or bytes, no UTF-8 form), or a NumPy array of rank > 1.
+
+    Example:
+        >>> as_texts(np.array([b"caf\\xc3\\xa9", b"\\xff"]))
+        ['café', '\\ufffd']
+    """
+    if isinstance(texts, tf.Tensor):
+        texts = texts.numpy()  # bytes, decoded below
+    if isinstance(texts, (str, bytes, bytearray)):
+        texts = [texts]
+    elif isinstance(texts, np.ndarray):
+        if texts.ndim > 1:
+            raise ValueError(
+                f"Invalid value received for argument `{argument}`: an array of shape "
+                f"{texts.shape}. Expected one text or a rank-1 sequence of texts.")
+        texts = [texts.item()] if texts.ndim == 0 else list(texts)
+    else:
+        try:
+            texts = list(texts)
+        except TypeError:
+            raise ValueError(
+                f"Invalid value received for argument `{argument}`: "
+                f"{type(texts).__name__}. Expected a str or a sequence of str.") from None
+    result = []
+    for index, text in enumerate(texts):
+        if isinstance(text, (bytes, bytearray)):
+            result.append(bytes(text).decode("utf-8", errors="replace"))
+            continue
+        if not isinstance(text, str):
+            raise ValueError(
+                f"Invalid value received for argument `{argument}`: text {index} is a "
+                f"{type(text).__name__}. Expected str or bytes.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"Invalid value received for argument `{argument}`: text {index} has no "
+                f"UTF-8 form ({error.reason} at position {error.start}, e.g. a lone "
+                f"surrogate). Received: {argument}[{index}]={text[:40]!r}") from None
+        result.append(str(text))
+    return result
+
+
 def mediapipe_tokenize(text: str | bytes) -> list[str]:
     """Split `text` exactly as MediaPipe Tasks' `RegexTokenizer` does.
 
@@ -443,19 +504,22 @@ class TextVectorizer:
         the ids are identical; the result is a plain numpy array for any backend.
 
         Args:
-            texts: sequence of str, or a single str (gives `[1, max_length]`).
+            texts: sequence of str or bytes, or a single one (gives `[1, max_length]`);
+                see `as_texts` (bytes are decoded as UTF-8 with errors="replace").
 
         Returns:
             `np.ndarray` int32 `[n, max_length]` (`max_length` = longest when None).
+
+        Raises:
+            ValueError: a text that is not str or bytes, or a str with no UTF-8
+                form (a lone surrogate), naming its index.
 
         Example:
             >>> TextVectorizer(vocabulary=["good"], max_length=3)(["good good"]).tolist()
             [[2, 2, 0]]
         """
         self._require_vocabulary()
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
+        texts = as_texts(texts)
         if not texts:
             return np.zeros((0, self.max_length or 0), dtype=np.int32)
         if self.tokenizer == "mediapipe":

@@ -132,7 +132,7 @@ def test_export_from_any_backend_matches_the_trained_backend(tmp_path, backend):
     assert "WHILE" in manifest["tflite"]["ops"]
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in manifest["tflite"]["ops"]
     assert manifest["artifacts"] == {"model.tflite": {
-        "target": "litert", "max_length": None,
+        "target": "litert", "max_length": None, "batch_size": 1,
         "runtimes_verified": ["interpreter", "compiled_model"]}}
     assert manifest["files"]["model.tflite"] == manifest["tflite"]["size_bytes"] > 0
     for key in ("saved_model_max_abs_diff", "saved_model_text_max_abs_diff",

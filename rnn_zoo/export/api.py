@@ -269,8 +269,11 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
                 vectorizer=vectorizer if target == "mediapipe" else None,
                 labels=labels if target == "mediapipe" else None,
                 verification_texts=reference.get("texts"))
+            # batch_size: the file takes that many rows per invoke; more fail at
+            # allocate (a runtime reading only the shape must not answer for one row).
             manifest["artifacts"][file_name] = {
                 "target": target, "max_length": report.max_length,
+                "batch_size": report.batch_size,
                 "runtimes_verified": report.runtimes_verified}
             if target == "litert":
                 manifest["tflite"] = dict(report.to_dict(), path=file_name)

@@ -292,6 +292,13 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False, keep_reset_step=Fal
     into the input, forget and output gates, which then saturate to exactly
     0, so c and h become 0 whatever they held. Its output is dropped.
 
+    The drive clears any finite state but not NaN (NaN times anything is
+    NaN), so no NaN may ever enter the state: a row holding NaN, inf or a
+    value above `input_limit(weights)` runs on zeros instead (a `SELECT`,
+    no arithmetic on the bad values) and its outputs are NaN. A raw
+    Interpreter user therefore needs no `reset_all_variables()` between
+    calls (it is harmless).
+
     Args:
         inputs: `[1, time, features]` float32 (time may be 0 with
             `keep_reset_step`: the reset step is then the only one).
@@ -316,6 +323,15 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False, keep_reset_step=Fal
     if go_backwards:
         inputs = tf.reverse(inputs, [1])
     features = inputs.shape[-1]
+    # NaN in the kernel's variable state would survive the reset drive (NaN
+    # times anything is NaN) and poison every later call. So a row that
+    # could make the state non-finite (a NaN, an inf, or a value large
+    # enough to overflow the input projection) never reaches the kernel: it
+    # runs on zeros, chosen by SELECT (no arithmetic touches the bad
+    # values), and the row's outputs are NaN.
+    limit = input_limit(weights)
+    usable = tf.reduce_all(tf.abs(inputs) <= limit)
+    inputs = tf.where(usable, inputs, tf.constant(0.0, tf.float32))
     # Two ops: PAD appends the zero channel, CONCATENATION prepends the
     # constant reset row (also right when `inputs` holds 0 steps).
     marked = tf.pad(inputs, [[0, 0], [0, 0], [0, 1]])
@@ -331,7 +347,27 @@ def fused_lstm_sequence(inputs, weights, go_backwards=False, keep_reset_step=Fal
     # Only the full-sequence output (index 1) may be used: reading the final
     # h or c outputs (index 2, 3) makes the converter skip the fusion and
     # emit the generic WHILE loop instead (measured on TF 2.21).
-    return outputs[1] if keep_reset_step else outputs[1][:, 1:]
+    sequence = tf.where(usable, outputs[1], tf.constant(float("nan"), tf.float32))
+    return sequence if keep_reset_step else sequence[:, 1:]
+
+
+def input_limit(weights):
+    """The largest input magnitude the fused LSTM accepts for `weights`.
+
+    Below it the input projection `x @ kernel + bias` stays under 1e30, far
+    from float32 overflow, so the kernel's state stays finite; a row with
+    any value above it (or NaN) runs as NaN outputs instead
+    (`fused_lstm_sequence`).
+
+    Args:
+        weights: `CellWeights` of an LSTM.
+
+    Returns:
+        float.
+    """
+    column_sums = np.sum(np.abs(weights.kernel), axis=0)
+    largest = float(np.max(column_sums)) if column_sums.size else 0.0
+    return float(np.float32(1e30 / max(largest, 1.0)))
 
 
 def loop_sequence(inputs, weights, return_sequences=True):

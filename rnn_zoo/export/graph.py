@@ -440,6 +440,22 @@ class ModelGraph:
         Returns:
             dict of output name -> tensor `[batch_size, ...]`.
         """
+        # The signature's batch is static, but LiteRT's signature runner
+        # resizes an input to any shape it is given: without this RESHAPE
+        # (which fails unless the rows number exactly `batch_size`) extra
+        # rows would be silently ignored.
+        if inputs.shape.is_fully_defined():
+            # A fully static input (the mediapipe target): the converter
+            # folds any shape arithmetic, so the rows are counted from the
+            # data (a WHERE that keeps every row, NaN included), which makes
+            # the RESHAPE's input dynamic and its check real.
+            first = tf.reshape(inputs, [inputs.shape[0], -1])[:, 0]
+            every_row = tf.where(tf.logical_or(tf.equal(first, first),
+                                               tf.not_equal(first, first)))[:, 0]
+            inputs = tf.reshape(tf.gather(inputs, every_row), inputs.shape)
+        else:
+            shape = tf.shape(inputs)
+            inputs = tf.reshape(inputs, tf.concat([[batch_size], shape[1:]], axis=0))
         rows = [self.row(inputs[index:index + 1]) for index in range(batch_size)]
         return {name: tf.concat([row[position] for row in rows], axis=0)
                 if batch_size > 1 else rows[0][position]

@@ -15,7 +15,12 @@ out-of-bounds read in an embedding table:
 * token ids < 0 or >= `vocab_size` (the TFLite graph would read them as OOV
   and the SavedModel's own asserts would stop them, but a caller sending them
   has a bug worth hearing about);
-* non-finite features.
+* non-finite features, and features so large that the model's output
+  overflows to NaN or inf (refused after the run, naming the row).
+
+Texts may be str or bytes (a list, or a rank-1 NumPy str / bytes array):
+bytes are decoded as UTF-8 with `errors="replace"`, and a str with no UTF-8
+form (a lone surrogate) gets a ValueError naming its index.
 
 TFLite files are run with `ai_edge_litert.interpreter.Interpreter` (the
 replacement for the deprecated `tf.lite.Interpreter`) through its signature
@@ -40,13 +45,19 @@ _TFLITE_FILE = serving_lib.TFLITE_FILE
 _SAVED_MODEL_FILE = serving_lib.SAVED_MODEL_FILE
 
 
+_INT32_MAX = np.iinfo(np.int32).max
+
+
 def _is_text(inputs):
-    if isinstance(inputs, str):
+    if isinstance(inputs, (str, bytes, bytearray)):
         return True
     if isinstance(inputs, np.ndarray):
-        return inputs.dtype.kind in "US"
+        if inputs.dtype.kind in "US":
+            return True
+        return (inputs.dtype == object and inputs.size > 0
+                and all(isinstance(item, (str, bytes)) for item in inputs.flat))
     if isinstance(inputs, (list, tuple)) and inputs:
-        return all(isinstance(item, (str, bytes)) for item in inputs)
+        return all(isinstance(item, (str, bytes, bytearray)) for item in inputs)
     return False
 
 
@@ -108,8 +119,8 @@ class ExportedModel:
             raise ValueError("Invalid value received for argument `inputs`: empty batch.")
         if _is_text(inputs):
             texts, ids = self.validate_texts(inputs)
-            return self._run_texts(texts, ids)
-        return self.predict_batch(self.validate_array(inputs))
+            return _check_outputs(self._run_texts(texts, ids))
+        return _check_outputs(self.predict_batch(self.validate_array(inputs)))
 
     # ------------------------------------------------------------------ validation
 
@@ -117,7 +128,9 @@ class ExportedModel:
         """Check raw texts and return `(texts, ids)` as the vectorizer maps them.
 
         Args:
-            texts: a str or a list of str.
+            texts: a str or bytes, or a list or rank-1 NumPy array of them
+                (bytes are decoded as UTF-8 with errors="replace"; a str with
+                no UTF-8 form, e.g. a lone surrogate, is refused).
 
         Returns:
             `(list of str, int ids [batch, time])`.
@@ -135,9 +148,9 @@ class ExportedModel:
                 f"{self.path} has no text vectorizer (no vocab.txt): pass token ids "
                 f"{self.serving['input']['shape']} or features, not strings."
             )
-        texts = [texts] if isinstance(texts, str) else [
-            bytes(text).decode("utf-8", errors="replace")
-            if isinstance(text, (bytes, bytearray)) else str(text) for text in texts]
+        from rnn_zoo.text import as_texts
+
+        texts = as_texts(texts, argument="inputs")
         if not texts:
             raise ValueError("Invalid value received for argument `inputs`: no texts.")
         if self.text_length is not None:
@@ -224,7 +237,9 @@ class ExportedModel:
                 f"Invalid value received for argument `inputs`: {array.shape[2]} features "
                 f"per step. Expected num_features={serving['num_features']}."
             )
-        array = array.astype("float32")
+        with np.errstate(over="ignore"):
+            # Beyond float32's range becomes inf, refused just below.
+            array = array.astype("float32")
         if not np.all(np.isfinite(array)):
             row, step = np.argwhere(~np.isfinite(array))[0][:2]
             raise ValueError(
@@ -235,14 +250,16 @@ class ExportedModel:
 
     def _check_ids(self, ids):
         vocab_size = self.serving.get("vocab_size")
-        bad = ids < 0
-        if vocab_size is not None:
-            bad |= ids >= vocab_size
+        # Without a manifest the vocabulary size is unknown; ids past int32
+        # would wrap (2**32 + 5 -> 5) when cast for the file, so they are
+        # refused too.
+        limit = vocab_size if vocab_size is not None else _INT32_MAX + 1
+        bad = (ids < 0) | (ids >= limit)
         if bad.any():
             row, step = np.argwhere(bad)[0]
             raise ValueError(
                 f"Invalid value received for argument `inputs`: token id {ids[row, step]} "
-                f"at row {row}, step {step}. Expected ids in [0, {vocab_size}) "
+                f"at row {row}, step {step}. Expected ids in [0, {limit}) "
                 "(0 = padding, 1 = out-of-vocabulary)."
             )
         empty_rows = np.flatnonzero(~np.any(ids != 0, axis=1))
@@ -392,9 +409,32 @@ class TFLitePredictor(ExportedModel):
         for start in range(0, len(batch), step):
             # The signature runner resizes the input to this call's sequence length.
             rows = batch[start:start + step].astype(self._input_dtype)
+            # A fused LSTM keeps h/c in variable tensors between invokes
+            # (tensorflow/tensorflow#47813). Files from this exporter reset
+            # them inside the graph; resetting here also covers older files.
+            self._interpreter.reset_all_variables()
             result = self._runner(**{self._input_name: rows})
             outputs.append(np.asarray(next(iter(result.values()))))
         return np.concatenate(outputs, axis=0)[:count].astype("float32")
+
+
+def _check_outputs(outputs):
+    """Refuse outputs that are not finite.
+
+    Valid input is finite, so a NaN or inf output means the input overflowed
+    float32 arithmetic inside the model (features around 1e30 and beyond;
+    the fused LSTM kernel returns NaN for them by design, see
+    `rnn_zoo.export.fused.fused_lstm_sequence`), where Keras's own answer is
+    rounding noise or NaN too.
+    """
+    outputs = np.asarray(outputs)
+    finite = np.isfinite(outputs)
+    if not finite.all():
+        row = int(np.argwhere(~finite)[0][0])
+        raise ValueError(
+            f"Invalid value received for argument `inputs`: row {row} gives a non-finite "
+            "output (NaN or inf): its values are too large for float32 arithmetic.")
+    return outputs
 
 
 def _serving_from_tflite(path):
@@ -412,7 +452,8 @@ def _serving_from_tflite(path):
                   "shape": [None, None] + shape[2:]},
         "output": {"name": next(iter(runner.get_output_details())), "dtype": "float32"},
         # Without a manifest the vocabulary size is unknown: the graph maps
-        # out-of-range ids to OOV; negative ids are still refused here.
+        # out-of-range ids to OOV; negative ids and ids past int32 are still
+        # refused here.
         "vocab_size": None,
         "num_features": None if is_tokens else shape[-1],
         "max_length": serving_lib.DEFAULT_MAX_LENGTH,
