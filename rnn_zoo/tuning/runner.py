@@ -247,7 +247,8 @@ class ZooTunerMixin:
         values = ", ".join(f"{k}={_short(v)}" for k, v in
                            sorted(trial.hyperparameters.values.items())
                            if trial.hyperparameters.is_active(k))
-        self._progress(f"[{self.tuner_id}] trial {trial.trial_id} started: {values}")
+        self._progress(f"[{self.tuner_id}] trial {trial.trial_id}{self._of_total(trial)} "
+                       f"started: {values}")
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
@@ -261,9 +262,27 @@ class ZooTunerMixin:
         except Exception:  # a worker whose chief is gone: the line is only progress
             score = None
         shown = "n/a" if score is None else f"{score:.4f}"
-        self._progress(f"[{self.tuner_id}] trial {trial.trial_id} {status.lower()} in "
-                       f"{seconds['fit']:.1f} s of fit: "
-                       f"{self.oracle.objective.name}={shown}")
+        self._progress(f"[{self.tuner_id}] trial {trial.trial_id}{self._of_total(trial)} "
+                       f"{status.lower()} in {seconds['fit']:.1f} s of fit: "
+                       f"{self.oracle.objective.name}={shown}{self._best_so_far()}")
+
+    def _of_total(self, trial):
+        """" (k of n)" for a numbered trial when the budget is known, else ""."""
+        total = getattr(self.oracle, "max_trials", None)
+        try:
+            return f" ({int(trial.trial_id) + 1} of {int(total)})" if total else ""
+        except (TypeError, ValueError):
+            return ""
+
+    def _best_so_far(self):
+        """"; best so far: trial k objective=x", or "" where the oracle can't say."""
+        try:
+            best = self.oracle.get_best_trials(1)
+        except Exception:  # a worker whose chief is gone: the line is only progress
+            return ""
+        if not best or best[0].score is None:
+            return ""
+        return f"; best so far: trial {best[0].trial_id} {best[0].score:.4f}"
 
 
 def _save_array(path, array):
