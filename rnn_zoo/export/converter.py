@@ -263,6 +263,19 @@ def vocab_file_text(tokens):
     return "".join(line + "\n" for line in lines)
 
 
+def _feature_tensor_metadata(schema, name, description):
+    """A `TensorMetadataT` with plain feature content (what MediaPipe's graph reads)."""
+    content = schema.ContentT()
+    content.contentPropertiesType = schema.ContentProperties.FeatureProperties
+    content.contentProperties = schema.FeaturePropertiesT()
+    meta = schema.TensorMetadataT()
+    meta.name = name
+    meta.description = description
+    meta.content = content
+    return meta
+
+
+
 def add_text_classifier_metadata(content, tokens, labels, name="rnn_zoo text classifier",
                                  description=None):
     """Add MediaPipe text classifier metadata and files to a `.tflite` model.
@@ -315,26 +328,15 @@ def add_text_classifier_metadata(content, tokens, labels, name="rnn_zoo text cla
     unit = schema.ProcessUnitT()
     unit.optionsType = schema.ProcessUnitOptions.RegexTokenizerOptions
     unit.options = tokenizer
-    input_content = schema.ContentT()
-    input_content.contentPropertiesType = schema.ContentProperties.FeatureProperties
-    input_content.contentProperties = schema.FeaturePropertiesT()
-    input_meta = schema.TensorMetadataT()
-    input_meta.name = "input_text"
-    input_meta.description = "Token ids from MediaPipe's RegexTokenizer, 0-padded."
-    input_meta.content = input_content
+    input_meta = _feature_tensor_metadata(
+        schema, "input_text", "Token ids from MediaPipe's RegexTokenizer, 0-padded.")
     input_meta.processUnits = [unit]
 
     label_file = schema.AssociatedFileT()
     label_file.name = LABELS_FILE
     label_file.description = "Class names, line k = class k."
     label_file.type = schema.AssociatedFileType.TENSOR_AXIS_LABELS
-    output_content = schema.ContentT()
-    output_content.contentPropertiesType = schema.ContentProperties.FeatureProperties
-    output_content.contentProperties = schema.FeaturePropertiesT()
-    output_meta = schema.TensorMetadataT()
-    output_meta.name = "probability"
-    output_meta.description = "Probability of each class."
-    output_meta.content = output_content
+    output_meta = _feature_tensor_metadata(schema, "probability", "Probability of each class.")
     output_meta.associatedFiles = [label_file]
 
     subgraph = schema.SubGraphMetadataT()

@@ -42,8 +42,20 @@ class SavedModelExport:
     manifest: dict
 
 
+class _Report:
+    """The one `to_dict` every report shares."""
+
+    def to_dict(self):
+        """A JSON-ready dict (for manifests).
+
+        Returns:
+            The fields as a dict.
+        """
+        return dataclasses.asdict(self)
+
+
 @dataclasses.dataclass
-class TFLiteReport:
+class TFLiteReport(_Report):
     """What `export_tflite` wrote and how well it matches Keras.
 
     Attributes:
@@ -96,17 +108,9 @@ class TFLiteReport:
     runtimes_verified: list = dataclasses.field(default_factory=list)
     compiled_model_max_abs_diff: float = None
 
-    def to_dict(self):
-        """A JSON-ready dict (for manifests).
-
-        Returns:
-            The fields as a dict.
-        """
-        return dataclasses.asdict(self)
-
 
 @dataclasses.dataclass
-class StreamingReport:
+class StreamingReport(_Report):
     """What `export_streaming_tflite` wrote.
 
     Attributes:
@@ -134,14 +138,6 @@ class StreamingReport:
     outputs: list
     runtimes_verified: list = dataclasses.field(default_factory=list)
     compiled_model_max_abs_diff: float = None
-
-    def to_dict(self):
-        """A JSON-ready dict.
-
-        Returns:
-            The fields as a dict.
-        """
-        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass
