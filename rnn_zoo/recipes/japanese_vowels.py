@@ -135,7 +135,11 @@ def build(output_dir, verbose=0, slice_path=None):
     verification = [row[np.any(row != 0, axis=-1)] for row in scaler.transform(test.x[:32])]
     report = common.export_litert(model, output_dir, verification)
     metrics["tflite"] = {"max_abs_diff": report.max_abs_diff, "latency_ms": report.latency_ms,
-                         "ops": report.ops, "lstm_kernel": report.lstm_kernel}
+                         "ops": report.ops, "lstm_kernel": report.lstm_kernel,
+                         "latency_steps": int(len(verification[0])),
+                         "forms": common.tflite_forms(model, output_dir, verification,
+                                                      verification[0][None],
+                                                      report.max_abs_diff)}
     metrics["build_seconds"] = round(time.time() - started, 1)
     bundle.metrics = metrics
     bundle.save(output_dir, overwrite=True)
@@ -225,10 +229,11 @@ rechecked here. This preset {published}.
   dropout {h['dropout']}. The baseline: the same loop at learning rate 1e-3.
 - TFLite (`assets/model.tflite`, `rnn_zoo.export.tflite.export_tflite`, float32, batch 1,
   LSTM written as `{m['tflite']['lstm_kernel']}`; ops {', '.join(m['tflite']['ops'])}):
-  largest difference from Keras {m['tflite']['max_abs_diff']:.1e}; median latency
-  {m['tflite']['latency_ms']:.3f} ms per utterance on one thread of a {common.cpu_name()}.
-  The TFLite file takes the scaled series: apply the bundle's `scaler.json` first.
-  No quantized file ships.
+  largest difference from Keras {m['tflite']['max_abs_diff']:.1e}. The TFLite file takes
+  the scaled series: apply the bundle's `scaler.json` first.
+
+## TFLite files, quantized forms and latency
+{common.tflite_table(m['tflite']['forms'], m['tflite']['latency_steps'])}
 
 ## Files
 {common.sizes_table(sizes)}
