@@ -49,8 +49,10 @@ import keras
 import numpy as np
 
 from rnn_zoo import atomic
+from rnn_zoo import distribute
 from rnn_zoo.validation import check_bool
 from rnn_zoo.validation import check_positive_int
+from rnn_zoo.validation import check_size
 
 logger = logging.getLogger(__name__)
 
@@ -420,7 +422,8 @@ def _renamed(deprecated, values, where):
 
 def train(model, train_data, validation_data=None, test_data=None, epochs=20,
           batch_size=32, output_dir=None, patience=5, monitor=None,
-          resume=True, tensorboard=True, callbacks=None, verbose="auto", **deprecated):
+          resume=True, tensorboard=True, callbacks=None, verbose="auto", distribution=None,
+          **deprecated):
     """Fit a compiled model with early stopping, checkpoints and resume.
 
     Args:
@@ -434,7 +437,8 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
             restored best weights.
         epochs: int > 0, total epochs (including those done before a resume),
             default 20.
-        batch_size: int > 0, default 32 (ignored for datasets).
+        batch_size: int in 1..`rnn_zoo.limits.MAX_BATCH_SIZE`, default 32 (ignored
+            for datasets).
         output_dir: folder for checkpoints, `training_state.json` and
             TensorBoard logs, or None to keep everything in memory (no
             resume, no logs).
@@ -453,6 +457,14 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
         verbose: passed to `fit`: "auto" (progress bar), 0, 1 or 2. With a
             non-zero value a resumed run is also reported through
             `logging.getLogger("rnn_zoo.train")` at INFO level.
+        distribution: None (one process, the default), a `tf.distribute`
+            strategy (TensorFlow backend, e.g. `MultiWorkerMirroredStrategy`)
+            or a `keras.distribution.Distribution` (JAX backend, e.g.
+            `DataParallel`); the torch backend has none (ValueError). The model
+            must be built and compiled under `rnn_zoo.distribute.scope(...)`.
+            `batch_size` is the global batch, split across the replicas. The
+            chief writes `output_dir`; other workers write to a temporary
+            folder that is removed (see `rnn_zoo.distribute`).
 
     Returns:
         A `TrainResult`. The model holds the best epoch's weights.
@@ -465,8 +477,13 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     >>> result.history["val_accuracy"][-1], result.best_checkpoint
     """
     patience = _renamed(deprecated, {"patience": patience}, "train")["patience"]
+    if distribution is not None:
+        return _train_distributed(
+            model, train_data, validation_data, test_data, distribution, output_dir,
+            epochs=epochs, batch_size=batch_size, patience=patience, monitor=monitor,
+            resume=resume, tensorboard=tensorboard, callbacks=callbacks, verbose=verbose)
     epochs = check_positive_int(epochs, "epochs", where="train")
-    batch_size = check_positive_int(batch_size, "batch_size", where="train")
+    batch_size = check_size(batch_size, "batch_size", "MAX_BATCH_SIZE", where="train")
     if patience is not None:
         patience = check_positive_int(patience, "patience", where="train")
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
@@ -509,8 +526,11 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     finished = state["stopped_early"] or initial_epoch >= epochs
     if not finished:
         fit_batch_size = batch_size if y is not None else None
+        # A tf.data pipeline shuffles itself (if at all); Keras ignores shuffle=True
+        # for one, with a warning.
+        shuffle = type(x).__module__.split(".", 1)[0] != "tensorflow"
         model.fit(x, y, sample_weight=sample_weight, batch_size=fit_batch_size,
-                  epochs=epochs, initial_epoch=initial_epoch,
+                  epochs=epochs, initial_epoch=initial_epoch, shuffle=shuffle,
                   validation_data=validation, callbacks=all_callbacks,
                   verbose=verbose)
 
@@ -542,3 +562,25 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
                        epochs_completed=int(state["epochs_completed"]),
                        stopped_early=bool(state["stopped_early"]), monitor=monitor,
                        log_dir=log_dir)
+
+
+def _train_distributed(model, train_data, validation_data, test_data, distribution,
+                       output_dir, batch_size, **arguments):
+    """`train` under `distribution`: its scope, this worker's folder, its part of the data."""
+    distribution = distribute.check_distribution(distribution, where="train")
+    distribute.check_model(model, distribution, where="train")
+    batch_size = check_size(batch_size, "batch_size", "MAX_BATCH_SIZE", where="train")
+    (train_data, validation_data, test_data), batch_size = distribute.split_inputs(
+        (train_data, validation_data, test_data), batch_size, distribution)
+    folder, cleanup = distribute.worker_output_dir(output_dir, distribution,
+                                                   (STATE_FILE, CHECKPOINT_DIR))
+    try:
+        with distribute.scope(distribution), distribute.fit_context(model, distribution):
+            result = train(model, train_data, validation_data, test_data,
+                           output_dir=folder, batch_size=batch_size, **arguments)
+    finally:
+        cleanup()
+    if folder != output_dir:  # a non-chief worker: its files are gone
+        result = dataclasses.replace(result, best_checkpoint=None, last_checkpoint=None,
+                                     log_dir=None)
+    return result

@@ -12,12 +12,25 @@ Written to `--output-dir`, a bundle folder (`rnn_zoo.Bundle.load(DIR)`):
 `metrics.json`, `metadata.json`, and `run/` with the checkpoints,
 `training_state.json` and TensorBoard logs. Running the same command again
 resumes an interrupted run (`--no-resume` starts over).
+
+`--stream` trains on a CSV/JSONL file without loading it: the records are
+read one at a time through tf.data, every epoch, and the vocabulary is
+adapted on a bounded sample of the training split (`--adapt-sample`).
+
+`--preset NAME` fine-tunes a pretrained preset (`rnn-zoo presets`) instead of
+building a new model: the preset's vocabulary (or scaler) is kept, and its
+head is replaced by a new one when DATA's labels are not the preset's. The
+data must be the kind the preset reads (text for a text preset, an NPZ of
+series for a series preset).
 """
 
 import argparse
 import os
 
+from rnn_zoo import distribute
+from rnn_zoo import limits
 from rnn_zoo import tasks
+from rnn_zoo.commands.common import output_folder
 from rnn_zoo.errors import UsageError
 
 TEXT_EXTENSIONS = (".csv", ".jsonl")
@@ -26,6 +39,9 @@ NUMERIC_EXTENSIONS = (".npz",)
 TEXT_TASKS = ("text_classifier", "bag_of_embeddings")
 NUMERIC_TASKS = ("sequence_classifier", "sequence_regressor")
 RUN_DIR = "run"
+# --stream's default shuffle buffer, in records: enough to mix a file sorted by label
+# within a few hundred batches, small next to the vocabulary sample.
+SHUFFLE_BUFFER = 10000
 
 
 def register(subparsers):
@@ -46,6 +62,9 @@ def register(subparsers):
     model.add_argument("--model", help="configuration name from `rnn-zoo list` (default: "
                        "lstm_text_classifier for text, lstm_sequence_classifier or "
                        "lstm_forecaster for NPZ)")
+    model.add_argument("--preset", metavar="NAME",
+                       help="fine-tune this pretrained preset (see `rnn-zoo presets`), keeping "
+                       "its vocabulary; its head is replaced when the labels differ")
     model.add_argument("--cell", choices=tasks.CELLS)
     model.add_argument("--units", type=int)
     model.add_argument("--depth", type=int)
@@ -66,6 +85,14 @@ def register(subparsers):
     fit.add_argument("--no-resume", action="store_true",
                      help="start from epoch 0 even if a previous run can be resumed")
     fit.add_argument("--no-tensorboard", action="store_true")
+    fit.add_argument("--data-parallel", type=int, default=None, metavar="N",
+                     help="train N data-parallel replicas; --batch-size is the global batch, "
+                     "split across them. TensorFlow: N worker processes on loopback "
+                     "(MultiWorkerMirroredStrategy); with TF_CONFIG set, join that cluster "
+                     "as one worker instead. JAX: keras.distribution.DataParallel over N "
+                     "devices (N host devices on a CPU); with KERAS_DISTRIBUTION_* set, one "
+                     "process of a multi-process run. Not on torch. See the README, "
+                     "'Training on several processes or machines'.")
     text = parser.add_argument_group("text files")
     text.add_argument("--text-column", default="text", help="CSV column / JSONL key")
     text.add_argument("--label-column", default="label", help="CSV column / JSONL key")
@@ -77,7 +104,23 @@ def register(subparsers):
                       help="how texts become tokens: 'default' (tensorflow-text, lowercased) "
                       "or 'mediapipe' (MediaPipe's RegexTokenizer, so that `rnn-zoo export "
                       "--target mediapipe` ships a file the app tokenizes identically)")
-    parser.set_defaults(func=run)
+    text.add_argument("--stream", action="store_true",
+                      help="stream DATA (and --validation/--test) record by record through "
+                      "tf.data instead of loading it: one pass counts the records and finds "
+                      "the labels, the vocabulary is adapted on a bounded sample of the "
+                      "training split (--adapt-sample), and every epoch reads the file "
+                      "again, sharded by batch across --data-parallel workers. Memory holds "
+                      "the sample, a shuffle buffer and 1 byte per record for the split "
+                      "(8 while the split is drawn). "
+                      "CSV/JSONL only; not with --preset")
+    text.add_argument("--adapt-sample", type=int, default=None, metavar="N",
+                      help="with --stream: adapt the vocabulary on a uniform, seeded sample "
+                      "of N training texts (default 100000, rnn_zoo.data.stream.SAMPLE_SIZE; "
+                      "all of them in a smaller file)")
+    text.add_argument("--shuffle-buffer", type=int, default=None, metavar="N",
+                      help="with --stream: shuffle training records through a buffer of N, "
+                      "reshuffled each epoch (default 10000; 0 keeps file order)")
+    parser.set_defaults(func=run, command_parser=parser)
 
 
 def _kind(path):
@@ -149,30 +192,252 @@ def _weight_noise(args):
     return [WeightNoise(args.weight_noise, seed=args.seed)]
 
 
+# The kind of DATA each fine-tunable preset task reads, and how errors name it.
+_PRESET_KINDS = {"text_classifier": ("text", "text (.csv or .jsonl)"),
+                 "sequence_classifier": ("numeric", "series features (.npz with labels)")}
+
+
+def _check_preset(args, kind):
+    """Refuse --preset with a model flag, a vocabulary flag, or data of the wrong kind."""
+    from rnn_zoo import presets
+
+    if args.preset not in presets.PRESETS:
+        raise UsageError(f"--preset {args.preset}: no such preset; expected one of "
+                         f"{', '.join(presets.list_presets())}.")
+    given = [flag for flag, value in (("--model", args.model), ("--max-length", args.max_length))
+             if value is not None]
+    given += ["--" + name.replace("_", "-") for name in _overrides(args)
+              if name != "learning_rate"]
+    given += ["--max-tokens"] * (args.max_tokens != 20000)
+    given += ["--tokenizer"] * (args.tokenizer != tasks.DEFAULT_TOKENIZER)
+    if given:
+        raise UsageError(f"--preset {args.preset} keeps the preset's model and vocabulary; "
+                         f"drop {', '.join(given)}.")
+    task = presets.PRESETS[args.preset]["task"]
+    if task not in _PRESET_KINDS:
+        raise UsageError(f"--preset {args.preset} is a {task}; fine-tuning takes a preset "
+                         f"whose task is one of {tuple(_PRESET_KINDS)}.")
+    expected, words = _PRESET_KINDS[task]
+    if kind != expected:
+        got = _PRESET_KINDS["text_classifier" if kind == "text" else "sequence_classifier"][1]
+        raise UsageError(f"--preset {args.preset} ({task}) reads {words}; {args.data} is "
+                         f"{got.split(' (')[0]}.")
+
+
+def _fine_tuning(args, data, validation, test):
+    """The preset's bundle (head replaced when the labels differ) and the prepared splits."""
+    from rnn_zoo import presets
+
+    bundle, prepared = presets.prepare_fine_tuning(
+        args.preset, data, validation_split=args.validation_split, seed=args.seed,
+        validation=validation, test=test)
+    if args.learning_rate is not None:
+        import keras
+
+        model = bundle.model
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),
+                      loss=model.loss, metrics=list(tasks.get_task(bundle.task).metrics))
+    kept = "kept" if bundle.metadata.get("fine_tuning_head") is None else "replaced"
+    print(f"fine-tuning preset {args.preset}: vocabulary kept, head {kept} "
+          f"({len(prepared.labels)} classes)", flush=True)
+    return bundle.model, prepared
+
+
 def _check(args):
     if not 0.0 <= args.validation_split < 1.0:
         raise UsageError(f"--validation-split must be in [0, 1); got {args.validation_split}.")
     for option in ("epochs", "batch_size", "patience", "max_tokens"):
         if getattr(args, option) < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be >= 1.")
+    # Before any data is read (rnn_zoo.train.train checks it again, too late for --stream).
+    if args.batch_size > limits.MAX_BATCH_SIZE:
+        raise UsageError(f"--batch-size must be at most {limits.MAX_BATCH_SIZE} (MAX_BATCH_SIZE "
+                         f"in rnn_zoo.limits); got {args.batch_size}.")
+    # NumPy's and keras.utils.set_random_seed's range; their errors name no flag.
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in 0..{2**32 - 1}; got {args.seed}.")
     if args.weight_noise is not None and not args.weight_noise > 0:
         raise UsageError(f"--weight-noise must be > 0; got {args.weight_noise}.")
 
 
+def _data_parallel(args):
+    """`(distribution, status)` for --data-parallel (see `rnn_zoo.distribute.start`)."""
+    if args.data_parallel is None:
+        return None, None
+    if args.data_parallel < 1:
+        raise UsageError(f"--data-parallel must be >= 1; got {args.data_parallel}.")
+    argv = distribute.command_argv(args.command_parser, args, skip=("command_parser",))
+    argv = (["--verbose"] if getattr(args, "native_logs", False) else []) + ["train"] + argv
+    return distribute.start(args.data_parallel, argv, os.path.join(args.output_dir, RUN_DIR,
+                                                                   "workers"))
+
+
 def _split(x, y):
-    return (x, y) if x is not None else None
+    if x is None or y is None:  # None, or a streamed dataset of (x, y) batches
+        return x
+    return x, y
+
+
+def _check_stream(args, kind):
+    """Refuse --stream where it does not apply, and its flags without it."""
+    if not args.stream:
+        for option in ("adapt_sample", "shuffle_buffer"):
+            if getattr(args, option) is not None:
+                raise UsageError(f"--{option.replace('_', '-')} needs --stream (without it "
+                                 "the whole file is read, adapted on and shuffled).")
+        return
+    if kind != "text":
+        raise UsageError(f"--stream reads .csv/.jsonl text files; {args.data} is an NPZ "
+                         "file, which is read into memory (drop --stream).")
+    if args.preset is not None:
+        raise UsageError("--stream cannot fine-tune a --preset yet; drop one of them.")
+    if args.adapt_sample is not None and args.adapt_sample < 1:
+        raise UsageError(f"--adapt-sample must be >= 1; got {args.adapt_sample}.")
+    if args.shuffle_buffer is not None and args.shuffle_buffer < 0:
+        raise UsageError(f"--shuffle-buffer must be >= 0; got {args.shuffle_buffer}.")
+
+
+def _streamed(args, task, distribution):
+    """`(prepared, train count, validation count, callback)` for --stream: datasets.
+
+    The callback records the epoch, which seeds each epoch's shuffle.
+
+    The split is `bundle.split_indices`' (the in-memory rule), kept as a bool
+    mask by record index; the vocabulary comes from a sample of the training
+    split only, so with fewer training texts than --adapt-sample it is the
+    in-memory path's vocabulary.
+    """
+    import keras
+    import numpy as np
+
+    from rnn_zoo.bundle import Prepared
+    from rnn_zoo.bundle import split_indices
+    from rnn_zoo.data import stream
+    from rnn_zoo.text import TextVectorizer
+
+    columns = dict(text_column=args.text_column, label_column=args.label_column)
+    replicas = 1 if distribution is None else distribute.num_replicas(distribution)
+    jax = distribute.backend_name() == "jax"
+    if jax and args.batch_size % replicas:  # refused before a long scan, not after
+        raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} "
+                         "replicas (each takes an equal part of the global batch).")
+    for path in (args.data, args.validation, args.test):
+        if path is not None and not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file.")
+    print(f"scanning {args.data}", flush=True)
+    count, class_names = stream.scan_text_file(args.data, **columns)
+    if len(class_names) < 2:
+        raise UsageError(f"{args.data}: one label ({class_names[0]!r}) in {count} records; "
+                         "a classifier needs at least 2.")
+    others = {}
+    for option, path in (("--validation", args.validation), ("--test", args.test)):
+        if path is not None:
+            others[option] = stream.scan_text_file(path, **columns)
+            unknown = sorted(set(others[option][1]) - set(class_names))
+            if unknown:
+                raise UsageError(f"{option} {path}: labels {unknown} are not in {args.data}'s "
+                                 f"label set {list(class_names)}.")
+    train_mask = validation_mask = None
+    train_count = count
+    if args.validation is None and args.validation_split > 0:
+        train_index, validation_index = split_indices(count, args.validation_split, args.seed)
+        train_mask = np.zeros(count, bool)
+        train_mask[train_index] = True
+        validation_mask = ~train_mask
+        train_count = len(train_index)
+        del train_index, validation_index
+    size = args.adapt_sample or stream.SAMPLE_SIZE
+    sample = stream.sample_texts(args.data, size=size, seed=args.seed, mask=train_mask,
+                                 **columns)
+    print(f"adapting the vocabulary on {len(sample)} of {train_count} training texts "
+          f"(--adapt-sample {size})", flush=True)
+    vectorizer = TextVectorizer(max_length=args.max_length, tokenizer=args.tokenizer)
+    vectorizer.adapt(sample, max_tokens=args.max_tokens)
+    del sample
+    # Each epoch's shuffle is seeded with its number, which this callback records.
+    epoch = [0]
+    recorder = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda number, logs=None: epoch.__setitem__(0, number))
+
+    def dataset(path, records, mask=None, shuffle=0):
+        # JAX splits every batch evenly over the devices: cut a last, partial
+        # batch to a multiple of them, as `distribute.split_inputs` does arrays.
+        extra = (records % args.batch_size) % replicas if jax else 0
+        if extra:
+            print(f"{path}: leaving out the last {extra} of {records} records: a partial "
+                  f"batch must split evenly over {replicas} replicas.", flush=True)
+        return stream.text_dataset(path, vectorizer, class_names, batch_size=args.batch_size,
+                                   num_records=records - extra, mask=mask,
+                                   shuffle_buffer=shuffle, seed=args.seed,
+                                   epoch=lambda: epoch[0], **columns)
+
+    validation = test = None
+    validation_count = 0
+    if validation_mask is not None:
+        validation_count = count - train_count
+        validation = dataset(args.data, validation_count, validation_mask)
+    elif args.validation is not None:
+        validation_count = others["--validation"][0]
+        validation = dataset(args.validation, validation_count)
+    if args.test is not None:
+        test = dataset(args.test, others["--test"][0])
+    prepared = Prepared(
+        x_train=dataset(args.data, train_count, train_mask,
+                        SHUFFLE_BUFFER if args.shuffle_buffer is None else args.shuffle_buffer),
+        y_train=None, x_val=validation, x_test=test, preprocessor=vectorizer,
+        labels=tuple(class_names), task=task,
+        task_args=dict(vocab_size=vectorizer.vocab_size, num_classes=len(class_names)))
+    return prepared, train_count, validation_count, recorder
 
 
 def run(args):
     kind = _kind(args.data)
     _check(args)
+    _check_stream(args, kind)
+    if args.preset is not None:
+        _check_preset(args, kind)
+    # A file in the way or a read-only folder is refused now, not after training.
+    output_folder(args.output_dir, "--output-dir")
+    distribution, status = _data_parallel(args)
+    if status is not None:
+        return status
     import keras
 
     from rnn_zoo import train as train_lib
-    from rnn_zoo.bundle import Bundle
-    from rnn_zoo.bundle import prepare
 
     keras.utils.set_random_seed(args.seed)
+    callbacks = _weight_noise(args) or []
+    if args.stream:
+        name, task = _configuration(args, kind, None)
+        prepared, train_count, validation_count, recorder = _streamed(args, task,
+                                                                      distribution)
+        callbacks.append(recorder)
+        with distribute.scope(distribution):
+            model = _build(args, name, task, prepared.task_args)
+    else:
+        model, task, prepared = _in_memory(args, kind, distribution)
+        train_count = len(prepared.x_train)
+        validation_count = 0 if prepared.x_val is None else len(prepared.x_val)
+    print(f"model {model.name}: {model.count_params():,} parameters; "
+          f"{train_count} training, {validation_count} validation examples", flush=True)
+
+    os.makedirs(args.output_dir, exist_ok=True)
+    result = train_lib.train(
+        model, _split(prepared.x_train, prepared.y_train),
+        validation_data=_split(prepared.x_val, prepared.y_val),
+        test_data=_split(prepared.x_test, prepared.y_test),
+        epochs=args.epochs, batch_size=args.batch_size,
+        output_dir=os.path.join(args.output_dir, RUN_DIR),
+        patience=args.patience, resume=not args.no_resume,
+        tensorboard=not args.no_tensorboard, verbose=2,
+        callbacks=callbacks, distribution=distribution)
+    return _finish(args, model, task, prepared, result, distribution)
+
+
+def _in_memory(args, kind, distribution):
+    """`(model, task, prepared)`: DATA and its splits read into memory and prepared."""
+    from rnn_zoo.bundle import prepare
+
     print(f"reading {args.data}", flush=True)
     data = _read(args.data, kind, args)
     if kind == "numeric" and data.labels is None and data.targets is None:
@@ -182,35 +447,35 @@ def run(args):
     validation = (_read(args.validation, kind, args, labels=label_set)
                   if args.validation else None)
     test = _read(args.test, kind, args, labels=label_set) if args.test else None
-    name, task = _configuration(args, kind, data)
-    prepared = prepare(data, task, validation_split=args.validation_split, seed=args.seed,
-                       validation=validation, test=test, max_tokens=args.max_tokens,
-                       max_length=args.max_length, tokenizer=args.tokenizer)
-    model = _build(args, name, task, prepared.task_args)
-    train_count = len(prepared.x_train)
-    validation_count = 0 if prepared.x_val is None else len(prepared.x_val)
-    print(f"model {model.name}: {model.count_params():,} parameters; "
-          f"{train_count} training, {validation_count} validation examples", flush=True)
+    if args.preset is not None:
+        with distribute.scope(distribution):
+            model, prepared = _fine_tuning(args, data, validation, test)
+        task = prepared.task
+    else:
+        name, task = _configuration(args, kind, data)
+        prepared = prepare(data, task, validation_split=args.validation_split, seed=args.seed,
+                           validation=validation, test=test, max_tokens=args.max_tokens,
+                           max_length=args.max_length, tokenizer=args.tokenizer)
+        with distribute.scope(distribution):
+            model = _build(args, name, task, prepared.task_args)
+    return model, task, prepared
 
-    os.makedirs(args.output_dir, exist_ok=True)
-    result = train_lib.train(
-        model, (prepared.x_train, prepared.y_train),
-        validation_data=_split(prepared.x_val, prepared.y_val),
-        test_data=_split(prepared.x_test, prepared.y_test),
-        epochs=args.epochs, batch_size=args.batch_size,
-        output_dir=os.path.join(args.output_dir, RUN_DIR),
-        patience=args.patience, resume=not args.no_resume,
-        tensorboard=not args.no_tensorboard, verbose=2,
-        callbacks=_weight_noise(args))
+
+def _finish(args, model, task, prepared, result, distribution):
+    """Write the bundle (as the chief) and print where everything is."""
+    from rnn_zoo.bundle import Bundle
 
     metrics = {"best_epoch": result.best_epoch, "epochs_completed": result.epochs_completed,
                "resumed_from_epoch": result.initial_epoch,
                "stopped_early": result.stopped_early, "monitor": result.monitor,
                "history": result.history, "test": result.test_metrics}
+    if args.preset is not None:
+        metrics["fine_tuned_from"] = args.preset
     bundle = Bundle(model, preprocessor=prepared.preprocessor, labels=prepared.labels,
                     metrics=metrics, task=task)
     # The folder already holds run/ (and, on a rerun, the previous bundle).
-    bundle.save(args.output_dir, overwrite=True)
+    distribute.save_as_chief(lambda folder: bundle.save(folder, overwrite=True),
+                             args.output_dir, distribution)
     if result.initial_epoch:
         print(f"resumed from epoch {result.initial_epoch}")
     best = {name: values[result.best_epoch - 1] for name, values in result.history.items()

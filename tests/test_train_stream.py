@@ -1,0 +1,207 @@
+"""`rnn-zoo train --stream`: CSV/JSONL read record by record into tf.data, not into memory.
+
+The two-worker runs of a streamed file are in test_distributed_train.py; here
+the command itself: its bundle, its split and vocabulary (the in-memory
+path's when the sample holds every training text), the bounded sample, the
+errors, and the memory it needs on a file much larger than its sample.
+"""
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnn_zoo.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORDS = "good bad fine awful great poor nice dull".split()
+FAST = ["--units", "4", "--embedding-dim", "4", "--epochs", "1", "--no-tensorboard"]
+
+
+def _write_csv(path, rows, seed=0, unique=True):
+    """Rows of common words plus (with `unique`) one word no other row has.
+
+    The unique words make the vocabulary depend on exactly which rows are in
+    the training split, and on exactly which texts were sampled.
+    """
+    chooser = random.Random(seed)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for row in range(rows):
+            words = [chooser.choice(WORDS) for _ in range(5)]
+            positive = sum(w in ("good", "fine", "great", "nice") for w in words) >= 3
+            writer.writerow([" ".join(words + [f"w{row}"] * unique),
+                             "pos" if positive else "neg"])
+    return str(path)
+
+
+def _vocabulary(folder):
+    with open(os.path.join(folder, "vocab.txt"), encoding="utf-8") as handle:
+        return handle.read().splitlines()
+
+
+@pytest.mark.multi_backend
+def test_streamed_training_writes_a_bundle_that_loads_and_predicts(tmp_path, capsys):
+    from rnn_zoo import Bundle
+
+    data = _write_csv(tmp_path / "big.csv", rows=400)
+    out = tmp_path / "run"
+    assert main(["train", data, "--stream", "-o", str(out), "--batch-size", "64",
+                 *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "adapting the vocabulary on 360 of 360 training texts" in printed
+    assert "360 training, 40 validation examples" in printed
+    # The in-memory path's layout.
+    assert {"model.keras", "vocab.txt", "text_vectorizer.json", "labels.txt", "metrics.json",
+            "metadata.json", "run"} <= set(os.listdir(out))
+    bundle = Bundle.load(str(out))
+    assert bundle.labels == ("neg", "pos")
+    scores = bundle.predict(["good great nice fine w3", "bad awful dull poor"])
+    assert scores.shape == (2, 2)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 1 and "val_loss" in metrics["history"]
+
+
+def test_stream_and_in_memory_split_alike_and_learn_the_same_vocabulary(tmp_path, capsys):
+    """Fewer training texts than the sample: the vocabulary is the in-memory path's.
+
+    Every row has a word of its own, so equal vocabularies mean equal
+    training splits (bundle.split_indices' rule), not just equal word lists.
+    """
+    data = _write_csv(tmp_path / "data.csv", rows=120, seed=1)
+    common = ["train", data, *FAST, "--seed", "3", "--validation-split", "0.25"]
+    assert main([*common, "-o", str(tmp_path / "memory")]) == 0
+    assert main([*common, "-o", str(tmp_path / "stream"), "--stream"]) == 0
+    capsys.readouterr()
+    streamed, in_memory = _vocabulary(tmp_path / "stream"), _vocabulary(tmp_path / "memory")
+    assert streamed == in_memory
+    assert sum(word.startswith("w") for word in streamed) == 90  # the 90 training rows
+    for name in ("labels.txt", "text_vectorizer.json"):
+        assert (tmp_path / "stream" / name).read_text() == \
+            (tmp_path / "memory" / name).read_text()
+    # JSON Lines streams the same way.
+    jsonl = tmp_path / "data.jsonl"
+    with open(data, newline="", encoding="utf-8") as handle:
+        jsonl.write_text("".join(json.dumps(row) + "\n" for row in csv.DictReader(handle)))
+    assert main(["train", str(jsonl), *FAST, "--seed", "3", "--validation-split", "0.25",
+                 "-o", str(tmp_path / "jsonl"), "--stream"]) == 0
+    assert _vocabulary(tmp_path / "jsonl") == in_memory
+
+
+def test_the_vocabulary_comes_from_the_bounded_sample_only(tmp_path, capsys):
+    data = _write_csv(tmp_path / "data.csv", rows=200)
+    out = tmp_path / "run"
+    assert main(["train", data, "--stream", "--adapt-sample", "7", "-o", str(out),
+                 "--batch-size", "64", *FAST]) == 0
+    assert "adapting the vocabulary on 7 of 180 training texts (--adapt-sample 7)" in \
+        capsys.readouterr().out
+    vocabulary = _vocabulary(out)
+    # Each row's own word is in the vocabulary only if its row was sampled.
+    assert sum(word.startswith("w") for word in vocabulary) == 7
+    assert set(WORDS) >= {word for word in vocabulary if not word.startswith(("w", "["))}
+
+
+def test_two_tensorflow_workers_stream_like_one_process(tmp_path):
+    """`--stream --data-parallel 2`: each worker reads the file, keeps its part of every batch.
+
+    The default shuffle buffer is on: both workers, and the one process, must
+    draw the same order for the losses to agree.
+    """
+    data = _write_csv(tmp_path / "data.csv", rows=140)
+    common = [sys.executable, "-m", "rnn_zoo.cli", "train", data, "--stream", "--epochs", "2",
+              "--batch-size", "16", "--units", "8", "--embedding-dim", "8", "--dropout", "0",
+              "--no-tensorboard"]
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=ROOT,
+               TMPDIR=str(tmp_path / "tmp"))
+    env.pop("TF_CONFIG", None)
+    os.makedirs(env["TMPDIR"])
+    for name, extra in (("two", ["--data-parallel", "2"]), ("one", [])):
+        done = subprocess.run([*common, "-o", str(tmp_path / name), *extra], env=env,
+                              capture_output=True, text=True, timeout=240, cwd=ROOT)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    one, two = (json.loads((tmp_path / name / "metrics.json").read_text())["history"]["loss"]
+                for name in ("one", "two"))
+    assert len(one) == len(two) == 2
+    np.testing.assert_allclose(two, one, rtol=1e-3)
+    assert _vocabulary(tmp_path / "two") == _vocabulary(tmp_path / "one")
+    assert os.listdir(env["TMPDIR"]) == []
+
+
+@pytest.mark.parametrize("case", ["missing column", "one label", "npz", "no --stream",
+                                  "shuffle without --stream", "missing file",
+                                  "unknown validation label"])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
+    data = _write_csv(tmp_path / "data.csv", rows=20)
+    argv = ["train", data, "--stream", "-o", str(tmp_path / "run"), *FAST]
+    expected = {"missing column": "column 'body'", "one label": "one label ('pos')",
+                "npz": "--stream reads .csv/.jsonl", "no --stream": "--adapt-sample needs "
+                "--stream", "shuffle without --stream": "--shuffle-buffer needs --stream",
+                "missing file": "no such file",
+                "unknown validation label": "labels ['maybe'] are not in"}[case]
+    if case == "missing column":
+        argv += ["--text-column", "body"]
+    elif case == "one label":
+        with open(data, "w", encoding="utf-8") as handle:
+            handle.write("text,label\n" + "good film,pos\n" * 5)
+    elif case == "npz":
+        np.savez(tmp_path / "series.npz", x=np.zeros((4, 3, 2)), labels=np.zeros(4, "int64"))
+        argv[1] = str(tmp_path / "series.npz")
+    elif case == "no --stream":
+        argv = [a for a in argv if a != "--stream"] + ["--adapt-sample", "10"]
+    elif case == "shuffle without --stream":
+        argv = [a for a in argv if a != "--stream"] + ["--shuffle-buffer", "0"]
+    elif case == "missing file":
+        argv[1] = str(tmp_path / "absent.csv")
+    else:
+        (tmp_path / "val.csv").write_text("text,label\ngood film,pos\nodd film,maybe\n")
+        argv += ["--validation", str(tmp_path / "val.csv")]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert not (tmp_path / "run" / "model.keras").exists()
+
+
+_PEAK = """
+import resource, sys
+from rnn_zoo.cli import main
+status = main(sys.argv[1:])
+print("peak_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+sys.exit(status)
+"""
+
+
+def test_streamed_training_memory_does_not_grow_with_the_file(tmp_path):
+    """A 64 MiB CSV trains in about the memory a 2 MiB one does (the in-memory path holds it).
+
+    Long texts, truncated to 8 tokens, keep the training itself fast while
+    the file is large. Peak RSS is the whole process's, TensorFlow included;
+    the file's bytes (and Python's copies of them) would show as a growth of
+    well over 64 MiB.
+    """
+    text = " ".join(["good film"] * 2000)  # 19,999 characters
+    small, big = tmp_path / "small.csv", tmp_path / "big.csv"
+    for path, rows in ((small, 100), (big, 3400)):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("text,label\n")
+            for row in range(rows):
+                handle.write(f"{text} w{row % 50},{'pos' if row % 2 else 'neg'}\n")
+    assert os.path.getsize(big) > 64 * 2**20
+    peaks = {}
+    for path in (small, big):
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK, "train", str(path), "--stream", "-o",
+             str(tmp_path / path.stem), "--max-length", "8", "--adapt-sample", "20",
+             "--shuffle-buffer", "16", "--batch-size", "64", *FAST],
+            env=dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=ROOT),
+            capture_output=True, text=True, timeout=240, cwd=ROOT)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        peaks[path.stem] = int(done.stdout.split("peak_kib")[1].split()[0]) * 1024
+    growth = peaks["big"] - peaks["small"]
+    assert growth < 40 * 2**20, (peaks, growth)
