@@ -10,15 +10,28 @@ report. Goal: winner >= 0.99 (LSTM-FCN 0.99) from a search of <= 30 minutes.
 
 A seed moves the folds' shuffle and every training run's initialisation.
 
-Reproduce (about 30 minutes per seed on a 2-core machine; a timed
-benchmark, not a test):
+Reproduce (about 30 minutes per seed on a quiet 2-core machine; a timed
+benchmark, not a test). `budget.max_time` is wall time: on a busy machine a
+seed runs fewer trials, so the table shows each seed's trial count and the
+load average at its end:
 
     KERAS_BACKEND=tensorflow python benchmarks/search_quality.py --seeds 0 1 2
 
 Faster smoke run: `--max-trials 2 --epochs 3 --max-time 5`.
+
+Each seed's row is also written to `<output-dir>/seed_<s>/quality.json`.
+`--reuse` reads back a seed whose folder already holds a finished search of
+the same spec instead of running it again (its test accuracy is still
+recomputed from its bundles), so seeds run at different times combine into
+one figure:
+
+    python benchmarks/search_quality.py --seeds 0          # now
+    python benchmarks/search_quality.py --seeds 1 2        # later, same --output-dir
+    python benchmarks/search_quality.py --seeds 0 1 2 --reuse   # the 3-seed figure
 """
 
 import argparse
+import csv
 import dataclasses
 import json
 import math
@@ -44,6 +57,69 @@ def t_interval(values, level=0.95):
     return mean, (mean - half, mean + half)
 
 
+QUALITY_FILE = "quality.json"
+
+
+def test_accuracy(folder, test):
+    """Accuracy of the bundle in `folder` on the test split, recomputed here."""
+    from rnn_zoo.bundle import Bundle
+
+    bundle = Bundle.load(folder)
+    return float((bundle.predict(test.x).argmax(-1) == test.labels).mean())
+
+
+def make_row(seed, minutes, trials, summary, test, **extra):
+    """One seed's result: the CV and reported interval of both models, and their
+    test accuracy recomputed from the saved bundles."""
+    row = {"seed": seed, "minutes": minutes, "trials": trials, "chosen": summary["chosen"],
+           **extra}
+    for name, entry in (("winner", summary), ("default", summary["default"])):
+        accuracy = test_accuracy(summary["bundles"]["search" if name == "winner"
+                                                   else "default"], test)
+        row[name] = dict(cv_mean=entry["cv_mean"], cv_std=entry["cv_std"],
+                         test_accuracy=accuracy, test_ci95=entry["test_ci95"],
+                         source=entry["source"])
+    return row
+
+
+def read_back(spec, output, test):
+    """The row of a finished search in `output`, or None when there is none to reuse.
+
+    Raises:
+        ValueError: `output` holds a search of another spec.
+    """
+    from rnn_zoo.tuning.search import _comparable
+
+    paths = {name: os.path.join(output, name) for name in
+             ("spec.json", "best.json", "results.csv", QUALITY_FILE)}
+    if not all(os.path.exists(paths[n]) for n in ("spec.json", "best.json", "results.csv")):
+        return None
+    with open(paths["spec.json"], encoding="utf-8") as file:
+        previous = json.load(file)
+    if previous != json.loads(json.dumps(_comparable(spec))):
+        raise ValueError(f"--reuse: {output} holds a search of another spec; run that seed "
+                         "again without --reuse, or pick another --output-dir.")
+    with open(paths["best.json"], encoding="utf-8") as file:
+        summary = json.load(file)
+    # The bundles sit next to best.json, wherever the folder was moved.
+    summary["bundles"] = {"search": os.path.join(output, "best"),
+                          "default": os.path.join(output, "default")}
+    with open(paths["results.csv"], encoding="utf-8", newline="") as file:
+        trials = sum(r["status"] == "COMPLETED" for r in csv.DictReader(file))
+    if os.path.exists(paths[QUALITY_FILE]):
+        with open(paths[QUALITY_FILE], encoding="utf-8") as file:
+            saved = json.load(file)
+        minutes, extra = saved["minutes"], {k: saved[k] for k in ("budget", "load")
+                                            if k in saved}
+    else:
+        # A search run before quality.json existed: from its first trial's start
+        # to the report (data loading before the first trial is left out).
+        with open(os.path.join(output, "search", "trial_runs.jsonl"), encoding="utf-8") as f:
+            first = json.loads(f.readline())["time"]
+        minutes, extra = (os.path.getmtime(paths["best.json"]) - first) / 60, {}
+    return make_row(spec.seed, minutes, trials, summary, test, reused=True, **extra)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,12 +131,15 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--max-time", type=float, default=None, help="minutes per seed")
     parser.add_argument("--ensemble", type=int, default=0)
+    parser.add_argument("--reuse", action="store_true",
+                        help="read back seeds whose folder holds a finished search of the "
+                        "same spec instead of running them again")
     args = parser.parse_args(argv)
     sys.path.insert(0, root)
     import keras
     import numpy as np
 
-    from rnn_zoo.bundle import Bundle
+    from rnn_zoo import atomic
     from rnn_zoo.tuning import load_spec
     from rnn_zoo.tuning import run_search
     from rnn_zoo.tuning.search import with_budget
@@ -73,20 +152,18 @@ def main(argv=None):
     for seed in args.seeds:
         spec = dataclasses.replace(base, seed=seed, dataset={**base.dataset, "seed": seed})
         output = os.path.join(args.output_dir, f"seed_{seed}")
-        started = time.perf_counter()
-        result = run_search(spec, output, overwrite=True, ensemble=args.ensemble,
-                            progress=lambda line, s=seed: print(f"[seed {s}] {line}",
-                                                               flush=True))
-        minutes = (time.perf_counter() - started) / 60
-        row = {"seed": seed, "minutes": minutes, "trials": sum(
-            r["status"] == "COMPLETED" for r in result.rows), "chosen": result.summary["chosen"]}
-        for name, entry in (("winner", result.summary), ("default", result.summary["default"])):
-            folder = result.summary["bundles"]["search" if name == "winner" else "default"]
-            bundle = Bundle.load(folder)
-            accuracy = float((bundle.predict(test.x).argmax(-1) == test.labels).mean())
-            row[name] = dict(cv_mean=entry["cv_mean"], cv_std=entry["cv_std"],
-                             test_accuracy=accuracy, test_ci95=entry["test_ci95"],
-                             source=entry["source"])
+        row = read_back(spec, output, test) if args.reuse else None
+        if row is None:
+            started = time.perf_counter()
+            result = run_search(spec, output, overwrite=True, ensemble=args.ensemble,
+                                progress=lambda line, s=seed: print(f"[seed {s}] {line}",
+                                                                   flush=True))
+            minutes = (time.perf_counter() - started) / 60
+            trials = sum(r["status"] == "COMPLETED" for r in result.rows)
+            row = make_row(seed, minutes, trials, result.summary, test, budget=spec.budget,
+                           load=os.getloadavg()[0])
+            atomic.write_json(os.path.join(output, QUALITY_FILE),
+                              json.loads(json.dumps(row, default=str)))
         rows.append(row)
         print(json.dumps(row, default=str), flush=True)
     print()
@@ -95,12 +172,14 @@ def main(argv=None):
     print(f"spec {os.path.relpath(args.spec, root)}, budget {base.budget}, "
           f"cv_folds {base.cv_folds}, ensemble {args.ensemble}")
     print()
-    print("| seed | minutes | trials | winner cv | winner test (95% CI) | default cv | "
+    print("| seed | minutes | load | trials | winner cv | winner test (95% CI) | default cv | "
           "default test (95% CI) | wins on CV |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         w, d = row["winner"], row["default"]
-        print(f"| {row['seed']} | {row['minutes']:.1f} | {row['trials']} | "
+        load = f"{row['load']:.1f}" if "load" in row else "n/a"
+        print(f"| {row['seed']}{' (read back)' if row.get('reused') else ''} | "
+              f"{row['minutes']:.1f} | {load} | {row['trials']} | "
               f"{w['cv_mean']:.4f} +- {w['cv_std']:.4f} | {w['test_accuracy']:.4f} "
               f"({w['test_ci95'][0]:.3f}-{w['test_ci95'][1]:.3f}) | "
               f"{d['cv_mean']:.4f} +- {d['cv_std']:.4f} | {d['test_accuracy']:.4f} "
@@ -113,7 +192,7 @@ def main(argv=None):
     print(f"goal winner >= 0.99: met in {wins:.0%} of seeds; longest search "
           f"{max(r['minutes'] for r in rows):.1f} min (goal <= 30)")
     print("reproduce: KERAS_BACKEND=tensorflow python benchmarks/search_quality.py --seeds "
-          + " ".join(str(s) for s in args.seeds))
+          + " ".join(str(s) for s in args.seeds) + (" --reuse" if args.reuse else ""))
     return 0
 
 

@@ -29,6 +29,7 @@ _LAZY_MODULES = (
     "configurations",
     "cudnn",
     "data",
+    "distribute",
     "eligibility",
     "export",
     "factories",

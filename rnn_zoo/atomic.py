@@ -7,7 +7,8 @@ file system), flushed to disk, given ordinary permissions and renamed onto
 the destination with `os.replace`, which is atomic on POSIX and Windows.
 
 Keeping every write in one place also gives the crash-consistency tests a
-single seam: `_replace` is the one call that makes a write visible.
+single seam: `_replace` is the one call that makes a write visible (and
+`_append` the one that extends a log).
 
 Example:
 
@@ -38,6 +39,42 @@ def _replace(source, destination):
     nowhere else.
     """
     os.replace(source, destination)
+
+
+def _append(path, data):
+    """The single point where an appended record becomes visible (tests inject faults here).
+
+    One `os.write` on an `O_APPEND` descriptor: concurrent appenders on one
+    host never interleave within a record, and a record is never rewritten.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        written = os.write(descriptor, data)
+    finally:
+        os.close(descriptor)
+    if written != len(data):
+        # Only a full disk cuts a regular file's write short; readers skip the cut record.
+        raise OSError(f"{path}: only {written} of {len(data)} bytes appended (disk full?)")
+
+
+def append_line(path, line):
+    """Append `line` and a "\\n" to the log `path` (created if missing), in one write.
+
+    For logs only (a record per event, e.g. `trial_runs.jsonl`): their
+    readers skip a last line cut short by a crash, which the all-or-nothing
+    writes above never leave.
+
+    Args:
+        path: the log file.
+        line: one line of text, without its "\\n".
+
+    Returns:
+        `path`.
+    """
+    if "\n" in line:
+        raise ValueError(f"append_line: one line per record. Received: line={line!r}")
+    _append(os.fspath(path), (line + "\n").encode("utf-8"))
+    return path
 
 
 def write_with(path, write, mode=None):

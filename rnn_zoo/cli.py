@@ -35,12 +35,27 @@ from rnn_zoo.commands.common import user_message
 from rnn_zoo.errors import UsageError  # noqa: F401
 
 # Order is the data flow: data -> model -> train -> tune -> export -> inspect.
-COMMANDS = ("list", "presets", "demo", "train", "tune", "export", "predict", "inspect", "bench")
+COMMANDS = ("list", "presets", "generate", "demo", "train", "tune", "export", "predict",
+            "inspect", "bench")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors are one line, like every other error here.
+
+    Argparse prints its usage block above the error; a script or a person
+    reading stderr gets `rnn-zoo CMD: error: MESSAGE (see rnn-zoo CMD --help)`
+    instead, and `--help` still shows the usage. Subparsers are made of the
+    same class (`add_subparsers` uses the parent's class).
+    """
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} "
+                     f"(see {self.prog} --help)\n")
 
 
 def build_parser():
     """The `rnn-zoo` argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rnn-zoo",
         description="Recurrent networks (LSTM, GRU, bidirectional) on Keras 3: "
         "build, train, tune, export and inspect.",
@@ -256,6 +271,13 @@ def _run(parser, args):
         subparser = _subparser(parser, args.command)
         flags = flag_names(subparser) if subparser is not None else {}
         print(f"rnn-zoo {args.command}: error: {user_message(error, flags)}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # The OS refused a path the user gave (a folder in the way, no space,
+        # no permission) somewhere a command does not check it first.
+        where = f"{error.filename}: " if error.filename is not None else ""
+        detail = error.strerror or " ".join(str(error).split())
+        print(f"rnn-zoo {args.command}: error: {where}{detail}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rnn-zoo {args.command}: interrupted", file=sys.stderr)

@@ -1,7 +1,8 @@
-"""The stated size limits of the model factories and layers, in one place.
+"""The stated size limits of the model factories, layers and training, in one place.
 
 Every size a factory takes from an argument (units, depth, vocabulary,
-embedding, classes, tags, features, outputs) is compared with one of these
+embedding, classes, tags, features, outputs), a text vectorizer's length and
+a training batch size is compared with one of these
 limits *before* anything is allocated, and so is the number of weights the
 arguments would make together. An argument past a limit is refused at once
 with a `ValueError` that names the argument, the limit and its value, instead
@@ -50,11 +51,23 @@ MAX_PARAMETERS = 2**29
 """Weights of one model, estimated from the arguments before anything is built
 (2**29 float32 weights are 2 GiB, and Adam keeps two more copies)."""
 
+MAX_LENGTH = 1_000_000
+"""Token ids per text after padding or truncation (`max_length` of
+`rnn_zoo.text.TextVectorizer`, `rnn-zoo train/export --max-length`); the same as
+`rnn_zoo.data.limits.MAX_SEQUENCE_LENGTH`, the most steps a file may hold."""
+
+MAX_BATCH_SIZE = 2**20
+"""Examples per training batch (`batch_size` of `rnn_zoo.train.train`, `rnn-zoo
+train --batch-size`): far above what one machine trains on, so a mistyped size is
+refused before `fit` instead of overflowing inside TensorFlow."""
+
 __all__ = [
+    "MAX_BATCH_SIZE",
     "MAX_CLASSES",
     "MAX_DEPTH",
     "MAX_EMBEDDING_DIM",
     "MAX_FEATURES",
+    "MAX_LENGTH",
     "MAX_OUTPUT_DIM",
     "MAX_PARAMETERS",
     "MAX_UNITS",

@@ -57,6 +57,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from rnn_zoo import atomic
+from rnn_zoo import limits
 from rnn_zoo.data.readers import DataError
 from rnn_zoo.tasks import DEFAULT_TOKENIZER
 from rnn_zoo.tasks import TOKENIZERS
@@ -77,6 +78,8 @@ _PAD_TOKEN, _OOV_TOKEN = "", "[UNK]"
 _VOCAB_FILE = "vocab.txt"
 _CONFIG_FILE = "text_vectorizer.json"
 _FORMAT_VERSION = 1
+# Calls of `TextVectorizer.__call__` run eagerly before it compiles a `tf.function`.
+_EAGER_CALLS = 3
 # Limits checked before reading a saved vectorizer: far above any real vocabulary
 # (20,000 tokens take ~200 KB), low enough that a hostile file can't exhaust memory.
 MAX_VOCAB_BYTES = 256 * 1024 * 1024
@@ -271,8 +274,9 @@ class TextVectorizer:
     See the module docstring for the tokenisation rules.
 
     Args:
-        max_length: int or None. Pad/truncate every sequence to this many ids; None
-            pads each batch to its longest sequence. Default None.
+        max_length: int or None. Pad/truncate every sequence to this many ids
+            (1..`rnn_zoo.limits.MAX_LENGTH`); None pads each batch to its longest
+            sequence. Default None.
         lowercase: bool. Lower-case after NFKC normalisation. Default True.
         vocabulary: optional sequence of str, the real tokens in id order (the first
             gets id 2). Default None: call `adapt` before use.
@@ -314,11 +318,15 @@ class TextVectorizer:
                 " Received: lowercase=True"
             )
         if max_length is not None and (
-            not isinstance(max_length, (int, np.integer)) or max_length < 1
+            not isinstance(max_length, (int, np.integer))
+            or not 1 <= max_length <= limits.MAX_LENGTH
         ):
+            # The upper bound refuses a length that would end in an allocation
+            # failure deep inside TensorFlow when the first batch is padded.
             raise ValueError(
                 "Invalid value received for argument `max_length`. Expected None or an "
-                f"integer >= 1. Received: max_length={max_length!r}"
+                f"integer in 1..{limits.MAX_LENGTH} (MAX_LENGTH in rnn_zoo.limits). "
+                f"Received: max_length={max_length!r}"
             )
         if not isinstance(lowercase, bool):
             raise ValueError(
@@ -332,6 +340,7 @@ class TextVectorizer:
         self._tokens: tuple[str, ...] = ()
         self._table: tf.lookup.StaticHashTable | None = None
         self._numpy_fn = None
+        self._eager_calls = 0
         # Recorded for provenance only (written to the JSON config by `save`).
         self._adapt_settings: dict[str, Any] = {}
         if vocabulary is not None:
@@ -439,6 +448,7 @@ class TextVectorizer:
             default_value=tf.constant(OOV_ID, dtype=tf.int64),
         )
         self._numpy_fn = None
+        self._eager_calls = 0
         self._adapt_settings = {}
 
     @property
@@ -500,8 +510,9 @@ class TextVectorizer:
     def __call__(self, texts: Sequence[str] | np.ndarray | str) -> np.ndarray:
         """Numpy path: a list of strings -> int32 array `[n, max_length]`.
 
-        Runs the same TF function as `tf_vectorize` (compiled once per vectorizer), so
-        the ids are identical; the result is a plain numpy array for any backend.
+        Runs the same TF ops as `tf_vectorize` (eagerly for the first few calls, then
+        compiled once per vectorizer), so the ids are identical; the result is a plain
+        numpy array for any backend.
 
         Args:
             texts: sequence of str or bytes, or a single one (gives `[1, max_length]`);
@@ -524,11 +535,18 @@ class TextVectorizer:
             return np.zeros((0, self.max_length or 0), dtype=np.int32)
         if self.tokenizer == "mediapipe":
             return self.mediapipe_ids(texts, self.max_length)
+        texts = tf.constant(texts, dtype=tf.string)
+        # Tracing costs seconds, and many short-lived vectorizers (one per CV fold) each
+        # tracing once make TensorFlow warn about retracing; so the first few calls run
+        # eagerly (same ops, same ids) and only a vectorizer called repeatedly compiles.
+        if self._numpy_fn is None and self._eager_calls < _EAGER_CALLS:
+            self._eager_calls += 1
+            return self.tf_vectorize(texts).numpy()
         if self._numpy_fn is None:
             self._numpy_fn = tf.function(
                 self.tf_vectorize, input_signature=[tf.TensorSpec([None], tf.string)]
             )
-        return self._numpy_fn(tf.constant(texts, dtype=tf.string)).numpy()
+        return self._numpy_fn(texts).numpy()
 
     def mediapipe_ids(self, texts: Sequence[str | bytes], length: int | None) -> np.ndarray:
         """Ids exactly as MediaPipe's text preprocessing computes them (pure Python).

@@ -2,8 +2,10 @@
 and the one search spec the tuning tests start from."""
 
 import copy
+import functools
 import json
 import os
+import re
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -99,7 +101,7 @@ def to_toml(spec):
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def spec_dict():
     """`spec_dict(**overrides)`: the shared search spec as a dict (see `BASE_SPEC`).
 
@@ -125,3 +127,63 @@ def write_spec(tmp_path, spec_dict):
         return path
 
     return write
+
+
+# --------------------------------------------------------------------------- hostile suite size
+
+# The hostile-input suite (issue 20): its size is the inputs it actually tried.
+_HOSTILE_FILES = re.compile(r"(^|/)test_(hostile_\w+|crash_consistency)\.py$")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Count the cases a hostile-suite test runs: Hypothesis's examples, else 1.
+
+    A test that loops over cases itself (one per injected fault) states its
+    count with `record_property("hostile_cases", n)`. The count rides on the
+    test's report (`user_properties`), so that it adds up across pytest-xdist
+    workers; `pytest_terminal_summary` prints the sum.
+    """
+    if not _HOSTILE_FILES.search(item.nodeid.split("::")[0]):
+        yield
+        return
+    handle = getattr(getattr(item, "obj", None), "hypothesis", None)
+    calls = []
+    if handle is not None:
+        inner = handle.inner_test
+
+        # Hypothesis reads `inner_test` when the test runs (pytest-trio replaces it too).
+        @functools.wraps(inner)
+        def counted(*args, **kwargs):
+            calls.append(1)
+            return inner(*args, **kwargs)
+
+        handle.inner_test = counted
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.inner_test = inner
+        if not any(name == "hostile_cases" for name, _ in item.user_properties):
+            item.user_properties.append(("hostile_cases",
+                                         len(calls) if handle is not None else 1))
+
+
+def pytest_terminal_summary(terminalreporter):
+    counts = {"passed": [0, 0], "other": [0, 0]}  # [tests, cases]
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "hostile_cases":
+                    # An xfail's report says "skipped": not a case that held.
+                    tally = counts["passed" if report.outcome == "passed" else "other"]
+                    tally[0] += 1
+                    tally[1] += value
+    if counts["passed"][0] or counts["other"][0]:
+        terminalreporter.write_line(
+            f"hostile cases: {counts['passed'][1]} (inputs tried by the "
+            f"{counts['passed'][0]} passing tests of tests/test_hostile_*.py and "
+            "tests/test_crash_consistency.py; a Hypothesis test counts its examples; "
+            f"{counts['other'][1]} more in {counts['other'][0]} failing or xfail tests)")

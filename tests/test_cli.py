@@ -182,6 +182,10 @@ def test_a_library_error_names_the_cli_flag():
     # Old Python names map to the new flags; names with no flag stay as they are.
     assert user_message(ValueError("bad `root` and `vocab_size`; export_root=1"), flags) == (
         "bad `--export-root` and `vocab_size`; --export-root=1")
+    # "Pass version=None" means leaving the flag out: a flag can't be given None.
+    assert user_message(ValueError("Version 1 exists. Pass version=None for the next free "
+                                   "version (2)."), {"version": "--version"}) == (
+        "Version 1 exists. Omit --version for the next free version (2).")
 
 
 def test_a_factory_error_reaches_the_user_as_its_flag(tmp_path, capsys):
@@ -203,3 +207,35 @@ def test_demo_tells_the_negation_story(tmp_path, capsys):
     for name in ("model.keras", "vocab.txt", "text_vectorizer.json", "labels.txt",
                  "metadata.json"):
         assert (bundle / name).exists(), name
+
+
+def test_presets_check_format_json_gives_one_verdict_per_preset(tmp_path, capsys):
+    import shutil
+
+    from rnn_zoo.presets import preset_folder
+
+    name = "speaker_japanese_vowels"
+    assert cli.main(["presets", "check", name, "--format", "json"]) == 0
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert set(verdict) == {"name", "metric", "card", "measured", "interval", "tolerance",
+                            "tflite_max_abs_diff", "tflite_tolerance", "verdict"}
+    assert verdict["tflite_max_abs_diff"] <= verdict["tflite_tolerance"]
+    low, high = verdict["interval"]
+    assert verdict["name"] == name and verdict["metric"] == "accuracy"
+    assert low <= verdict["measured"] <= high and verdict["verdict"] == "ok"
+    assert (low + high) / 2 == pytest.approx(verdict["card"])
+    # A card claiming more than the model scores: "mismatch", and exit status 1.
+    folder = tmp_path / name
+    shutil.copytree(preset_folder(name), folder)
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    metrics["accuracy"] = 0.5
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    assert cli.main(["presets", "check", name, "-o", str(folder), "--format", "json"]) == 1
+    (verdict,) = json.loads(capsys.readouterr().out)
+    assert verdict["card"] == 0.5 and verdict["interval"] == pytest.approx([0.495, 0.505])
+    assert verdict["verdict"] == "mismatch"
+
+
+def test_presets_build_refuses_format(capsys):
+    assert cli.main(["presets", "build", "speaker_japanese_vowels", "--format", "json"]) == 2
+    assert "drop --format" in capsys.readouterr().err

@@ -1,9 +1,10 @@
 """The command line is quiet by default: stderr holds only our own lines.
 
-Every subcommand's `--help`, and a real `train`, `export` and `predict` on a
-tiny file, run as the console script in a fresh process, with no
-TF_CPP_MIN_LOG_LEVEL set: any stderr line that isn't ours (TensorFlow, absl,
-XLA, LiteRT, MediaPipe logging, Python warnings) fails the test.
+Every subcommand's `--help`, a real `train`, `export` and `predict` on a tiny
+file, and a cross-validated `tune`, run as the console script in a fresh
+process, with no TF_CPP_MIN_LOG_LEVEL set: any stderr line that isn't ours
+(TensorFlow, absl, XLA, LiteRT, MediaPipe logging, Python warnings, such as
+TensorFlow's "triggered tf.function retracing") fails the test.
 """
 
 import os
@@ -69,9 +70,50 @@ def test_train_export_predict_write_only_our_lines_to_stderr(tmp_path):
     for argv in steps:
         result = rnn_zoo(*argv, cwd=tmp_path, check=argv[-1] != "missing.txt")
         assert foreign_lines(result.stderr) == [], (argv, result.stderr)
+        if argv[0] == "export":
+            # Its progress goes to stdout, step by step (tests/test_cli_progress.py).
+            steps_shown = re.findall(r"^export step (\d)/3: ", result.stdout, re.MULTILINE)
+            assert steps_shown == ["1", "2", "3"], result.stdout
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     header = (tmp_path / "predictions.csv").read_text().splitlines()[0]
     assert header == "text,label,probability,p_neg,p_pos"
+
+
+# Three folds of 32 rows and a batch of 8: a few steps per model, so a new
+# traced function per fold made TensorFlow warn of retracing by the third.
+TUNE_SPEC = """
+task = "sequence_regressor"
+tuner = "random"
+objective = "val_loss"
+seed = 0
+cv_folds = 3
+
+[dataset]
+name = "adding_problem"
+num_samples = 48
+length = 4
+
+[budget]
+max_trials = 2
+epochs = 1
+
+[space.narrow]
+units = [4, 8]
+
+[space.fixed]
+depth = 1
+bidirectional = false
+pooling = "last"
+batch_size = 8
+"""
+
+
+def test_a_cross_validated_tune_writes_only_our_lines_to_stderr(tmp_path):
+    (tmp_path / "spec.toml").write_text(TUNE_SPEC, encoding="utf-8")
+    result = rnn_zoo("tune", "spec.toml", "--output-dir", "run", cwd=tmp_path)
+    assert "retracing" not in result.stderr, result.stderr
+    assert foreign_lines(result.stderr) == [], result.stderr
+    assert "(2 of 2) completed" in result.stdout, result.stdout
 
 
 # Installs the filter as `cli.main` does, writes two native lines and one of

@@ -5,6 +5,11 @@ TF-backend only (unmarked): the TFLite converter needs TensorFlow. Every
 test runs the real converter and the real LiteRT interpreter.
 """
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -83,11 +88,6 @@ def test_registry_model_matches_keras_with_builtin_ops(name, tmp_path, rng):
     assert report.inputs[0]["shape"][:2] == [1, -1]
     # The same file in LiteRT's CompiledModel equals the Interpreter, at
     # several lengths (the input is resized before the buffers are made).
-    if "attention" in name:
-        # LiteRT 2.3's CompiledModel scored attention-pooled rows up to 5e-4
-        # off now and then: the file is claimed for the Interpreter only.
-        assert report.runtimes_verified == ["interpreter"]
-        return
     assert report.runtimes_verified == ["interpreter", "compiled_model"]
     assert report.compiled_model_max_abs_diff <= 1e-5
     interpreter = verify.load_interpreter(tmp_path / "model.tflite")
@@ -98,6 +98,87 @@ def test_registry_model_matches_keras_with_builtin_ops(name, tmp_path, rng):
         got = verify.compiled_model_predict(tmp_path / "model.tflite", rows)
         for output, value in expected.items():
             np.testing.assert_allclose(got[output], value, atol=1e-5)
+
+
+# Scores a `.tflite` file in fresh CompiledModels against the Interpreter, in a
+# child process (its heap starts in a state of its own).
+_COMPILED_VS_INTERPRETER = """
+import sys
+import numpy as np
+from rnn_zoo.export import verify
+path, rows_path = sys.argv[1:]
+batches = np.load(rows_path)
+interpreter = verify.load_interpreter(path)
+worst = 0.0
+for batch in (batches[key] for key in batches.files):
+    expected = verify.predict_rows(interpreter, "token_ids", batch)["classifier"]
+    got = verify.compiled_model_predict(path, batch)["classifier"]
+    worst = max(worst, float(np.max(np.abs(got - expected))))
+print(worst)
+"""
+
+
+def _attention_rows(rng, lengths=(1, 2, 3, 5, 9, 17, 33), count=12):
+    """Batches of token ids, one per length: random ids, padding at the end,
+    the start, in the middle, and one row of padding alone."""
+    batches = []
+    for steps in lengths:
+        rows = rng.integers(1, VOCAB, size=(count, steps)).astype("int32")
+        for row in range(count):
+            padding = int(rng.integers(0, steps))
+            where = row % 3
+            if where == 0:
+                rows[row, steps - padding:] = 0
+            elif where == 1:
+                rows[row, :padding] = 0
+            else:
+                rows[row, 1:1 + padding] = 0
+        rows[-1] = 0
+        batches.append(rows)
+    return batches
+
+
+# Keras warns about any softmax over an axis of size 1; a one-step row is
+# a real input here (its one step gets weight 1).
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis")
+def test_attention_pooling_equals_the_interpreter_in_fresh_compiled_models(tmp_path, rng):
+    # Attention pooling is the one head with a masked softmax over the time
+    # axis, whose length changes with every row. Each row runs in a new
+    # CompiledModel (and again in one kept instance), at many lengths and
+    # paddings. The child processes set MALLOC_PERTURB_, which fills every
+    # heap block glibc hands out with a non-zero byte: a kernel that read
+    # memory nothing wrote would then change the scores on every run, not
+    # now and then.
+    name = "attention_bilstm_text_classifier"
+    model = rnn_zoo.build_model(name, **_tiny_overrides(name))
+    path = tmp_path / "model.tflite"
+    report = export_tflite(model, path, verification_data=_rows_with_padding_anywhere(model, rng))
+    assert report.runtimes_verified == ["interpreter", "compiled_model"]
+    assert report.compiled_model_max_abs_diff <= 1e-5
+
+    batches = _attention_rows(rng)
+    interpreter = verify.load_interpreter(path)
+    for batch in batches:
+        expected = verify.predict_rows(interpreter, "token_ids", batch)["classifier"]
+        np.testing.assert_allclose(np.asarray(model(batch, training=False)), expected,
+                                   atol=1e-5)
+        for reuse in (False, True):
+            got = verify.compiled_model_predict(path, batch, reuse=reuse)["classifier"]
+            np.testing.assert_allclose(got, expected, atol=1e-5,
+                                       err_msg=f"length {batch.shape[1]}, reuse={reuse}")
+
+    rows_path = tmp_path / "rows.npz"
+    np.savez(rows_path, *batches)
+    root = Path(__file__).resolve().parent.parent
+    for perturb in ("0", "85", "170", "255"):
+        env = dict(os.environ, PYTHONPATH=str(root), MALLOC_PERTURB_=perturb,
+                   TF_CPP_MIN_LOG_LEVEL="3")
+        result = subprocess.run([sys.executable, "-c", _COMPILED_VS_INTERPRETER, str(path),
+                                 str(rows_path)], capture_output=True, text=True, env=env,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        worst = float(result.stdout.split()[-1])
+        assert worst <= 1e-5, f"MALLOC_PERTURB_={perturb}: CompiledModel differs by {worst}"
 
 
 def test_bidirectional_simple_rnn_tagger_matches_keras(tmp_path, rng):

@@ -812,6 +812,33 @@ def test_not_a_regular_file_is_refused_before_reading():
             reader("/dev/zero")
 
 
+def _socket_file(path):
+    import socket
+
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.close()  # the socket file stays behind
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(READERS))
+@pytest.mark.parametrize("what", ["folder", "pipe", "socket", "under a file"])
+def test_a_path_that_is_no_data_file_is_a_data_error_naming_it(tmp_path, kind, what):
+    # Refused before `open`, which would wait forever on a named pipe.
+    path = tmp_path / f"data.{kind}"
+    if what == "folder":
+        path.mkdir()
+    elif what == "pipe":
+        os.mkfifo(path)
+    elif what == "socket":
+        _socket_file(path)
+    else:
+        (tmp_path / "plain").write_text("x")
+        path = tmp_path / "plain" / f"data.{kind}"
+    with pytest.raises(DataError, match=f"data.{kind}"):
+        READERS[kind](path)
+
+
 _CHILD = textwrap.dedent(
     """
     import resource

@@ -14,6 +14,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
+from rnn_zoo import from_preset
 from rnn_zoo.bundle import Bundle
 from rnn_zoo.commands import tune
 from rnn_zoo.data import SequenceData
@@ -68,6 +69,30 @@ def test_a_spec_without_cv_folds_and_few_rows_uses_five_folds_and_says_so(spec_d
     assert cv_lib.resolve_folds(3, 10) == (3, None)
 
 
+def test_executions_per_trial_average_runs_with_different_seeds_on_every_fold():
+    from rnn_zoo.factories import build_sequence_regressor
+
+    cv = cv_lib.prepare_folds(generators.adding_problem(24, length=4, seed=3),
+                              "sequence_regressor", 2)
+
+    def build(task_args):
+        model = build_sequence_regressor(**task_args, units=4, cell="gru", compile_model=False)
+        # Eager: eight one-epoch fits on 12 rows, where tracing would cost more than training.
+        model.compile(optimizer="adam", loss="mse", run_eagerly=True)
+        return model
+
+    once = cv_lib.cross_validate(cv, build, 1, 8, "val_loss", executions=1, seed=5)
+    twice = cv_lib.cross_validate(cv, build, 1, 8, "val_loss", executions=2, seed=5)
+    assert len(once.best_epochs) == 2 and len(twice.best_epochs) == 4
+    # Execution 0 repeats the single run; execution 1 has its own seed, so the mean moves.
+    assert not np.allclose(once.predictions, twice.predictions)
+    second = cv_lib.cross_validate(cv, build, 1, 8, "val_loss", executions=1, seed=1005)
+    assert np.allclose(twice.predictions, (once.predictions + second.predictions) / 2,
+                       atol=1e-5)
+    assert twice.fold_values == pytest.approx(
+        [(a + b) / 2 for a, b in zip(once.fold_values, second.fold_values)], rel=1e-5)
+
+
 def test_past_its_deadline_the_oracle_starts_no_trial(tmp_path):
     hp = keras_tuner.HyperParameters()
     hp.Choice("units", [4, 8])
@@ -89,10 +114,13 @@ def _vowels_spec(path):
     return path
 
 
-def test_tune_cross_validates_refits_tests_and_writes_a_loadable_best_bundle(tmp_path, capsys):
+def test_tune_cross_validates_refits_tests_and_writes_a_loadable_best_bundle(
+        tmp_path, capsys, monkeypatch):
     spec = _vowels_spec(tmp_path / "vowels.toml")
-    output = tmp_path / "out"
-    code = tune.main([str(spec), "--output-dir", str(output), "--cv-folds", "2", "--export"])
+    monkeypatch.chdir(tmp_path)
+    # No --output-dir: the default is tuning_runs/<spec stem>.
+    output = tmp_path / "tuning_runs" / "vowels"
+    code = tune.main([str(spec), "--cv-folds", "2", "--export"])
     captured = capsys.readouterr()
     out = captured.out
     assert code == 0, out[-3000:]
@@ -114,6 +142,10 @@ def test_tune_cross_validates_refits_tests_and_writes_a_loadable_best_bundle(tmp
         accuracy = float((bundle.predict(test.x).argmax(-1) == test.labels).mean())
         assert accuracy == pytest.approx(entry["test_accuracy"], abs=1e-6)
         assert bundle.metrics["cv_mean"] == pytest.approx(entry["cv_mean"])
+        # A tune folder is also a preset folder: from_preset reads it as it is.
+        preset = from_preset(output / folder)
+        assert np.allclose(preset.predict(test.x[:8]), bundle.predict(test.x[:8]), atol=1e-6)
+        assert preset.metrics["test_accuracy"] == pytest.approx(entry["test_accuracy"])
     metrics = json.loads((output / "best" / "metrics.json").read_text())
     assert all(k in metrics and k in metrics["default"] for k in keys)
     report = (output / "results.md").read_text()

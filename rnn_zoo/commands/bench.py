@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from rnn_zoo.commands.common import output_file
 from rnn_zoo.errors import UsageError
 
 SCRIPTS = {"train": "train_speed.py", "inference": "inference_latency.py"}
@@ -23,6 +24,8 @@ ALL_BACKENDS = ("tensorflow", "jax", "torch")
 # train_speed): a target closer than this to the measured ratio is not decided
 # by one run.
 NOISE = 0.15
+# More threads than this is a typo, not a machine.
+MAX_THREADS = 1024
 
 
 def register(subparsers):
@@ -71,8 +74,12 @@ def estimate_minutes(names, backends, full):
 
 
 def run(args):
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be in 1..{MAX_THREADS}. Received: "
+                         f"--threads={args.threads}")
+    if args.output != "-":
+        # Checked now: the scripts write it only after minutes of measuring.
+        output_file(args.output, "--output")
     folder = benchmarks_folder()
     names = list(SCRIPTS) if args.what == "all" else [args.what]
     cores = os.cpu_count() or 1

@@ -18,6 +18,7 @@ import re
 import sys
 
 from rnn_zoo.errors import UsageError
+from rnn_zoo.units import human_size as human_size  # re-exported for the subcommands
 
 # Python argument names whose CLI flag is spelled differently (or that the
 # library still accepts under an old name). Everything else maps through the
@@ -104,29 +105,75 @@ def user_message(error, flags):
         return message
     names = "|".join(re.escape(name) for name in sorted(flags, key=len, reverse=True))
     message = re.sub(rf"`({names})`", lambda m: f"`{flags[m.group(1)]}`", message)
-    return re.sub(rf"(?<![\w\-.`])({names})=", lambda m: f"{flags[m.group(1)]}=", message)
+    message = re.sub(rf"(?<![\w\-.`])({names})=", lambda m: f"{flags[m.group(1)]}=", message)
+    # "Pass version=None" is the library's way to say "leave it out"; a flag can't be None.
+    return re.sub(r"\b([Pp])ass (--[\w-]+)=None\b",
+                  lambda m: ("Omit " if m.group(1) == "P" else "omit ") + m.group(2), message)
 
 
-def human_size(count):
-    """A byte count as people read it, the one spelling every command prints.
-
-    Binary units, one decimal above bytes: `98 B`, `3.8 KiB`, `152.6 KiB`,
-    `1.2 MiB`, `4.0 GiB`.
+def readable_file(path, what):
+    """Check that `path` is a regular file this process can open; returns `path`.
 
     Args:
-        count: a number of bytes (int >= 0).
+        path: the file a flag or argument names.
+        what: how the user named it, e.g. "--vocab" or "MODEL".
 
-    Returns:
-        The text, e.g. "3.8 KiB".
+    Raises:
+        FileNotFoundError: nothing at `path`.
+        UsageError: a folder, a socket or device, or a file that cannot be
+            opened (permissions); one line naming `what` and `path`.
     """
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            break
-        size /= 1024
-    else:
-        unit = "TiB"
-    return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    if not os.path.lexists(path):
+        raise FileNotFoundError(f"{what} {path}: no such file.")
+    if os.path.isdir(path):
+        raise UsageError(f"{what} {path}: a folder, not a file.")
+    if not os.path.isfile(path):
+        raise UsageError(f"{what} {path}: not a regular file (a socket, device or broken "
+                         "link).")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise UsageError(f"{what} {path}: cannot be read ({error.strerror or error}).") from None
+    return path
+
+
+def output_folder(path, what):
+    """Create the output folder `path` (and its parents) before any work; returns `path`.
+
+    An OS refusal (a file in the way, a read-only or full file system, a
+    name too long) becomes a `UsageError` naming `what` and `path`, instead
+    of a traceback after minutes of training.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"{what} {path}: cannot create this folder "
+                         f"({error.strerror or error}).") from None
+    if not os.access(path, os.W_OK):
+        raise UsageError(f"{what} {path}: the folder is not writable.")
+    return path
+
+
+def output_file(path, what):
+    """Check before any work that the output file `path` can be written; returns `path`.
+
+    Its folder is created when missing (the atomic writes would create it
+    too); a folder at `path`, or a folder that cannot be created or written,
+    is a `UsageError` naming `what` and `path`.
+    """
+    if os.path.isdir(path):
+        raise UsageError(f"{what} {path}: a folder, not a file.")
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"{what} {path}: cannot create its folder "
+                         f"({error.strerror or error}).") from None
+    if not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                           and not os.access(path, os.W_OK)):
+        raise UsageError(f"{what} {path}: not writable.")
+    return path
 
 
 def load_vectorizer(path):
@@ -148,8 +195,13 @@ def load_vectorizer(path):
         return TextVectorizer.load(folder)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--vocab {path}: no vocab.txt / text_vectorizer.json there.")
-    with open(path, encoding="utf-8") as handle:
-        tokens = [line for line in handle.read().split("\n") if line]
+    readable_file(path, "--vocab")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tokens = [line for line in handle.read().split("\n") if line]
+    except UnicodeDecodeError as error:
+        raise UsageError(f"--vocab {path}: not UTF-8 text (byte {error.start}: "
+                         f"{error.reason}).") from None
     # Settings unknown without text_vectorizer.json: the TextVectorizer defaults.
     return TextVectorizer(vocabulary=tokens)
 
@@ -198,6 +250,7 @@ def load_trained(path):
         raise FileNotFoundError(f"{path}: no such model file or bundle folder.")
     if not path.endswith(".keras"):
         raise UsageError(f"MODEL must be a bundle folder or a .keras file. Received: {path!r}")
+    readable_file(path, "MODEL")
     from rnn_zoo.saving import load_model
 
     return load_model(path, compile=False), None

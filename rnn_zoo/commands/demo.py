@@ -16,6 +16,8 @@ import os
 import time
 
 from rnn_zoo.commands.common import human_size
+from rnn_zoo.commands.common import output_folder
+from rnn_zoo.errors import UsageError
 
 DEFAULT_OUTPUT_DIR = "demo_output"
 
@@ -47,6 +49,10 @@ def _step(number, text):
 
 def run(args):
     started = time.time()
+    # NumPy's seeds are 32-bit; checked, with the folder, before minutes of training.
+    if not 0 <= args.seed < 2 ** 32:
+        raise UsageError(f"--seed must be in 0..{2 ** 32 - 1}. Received: --seed={args.seed}")
+    output_folder(args.output_dir, "--output-dir")
     import keras
     import numpy as np
     import tensorflow as tf

@@ -8,6 +8,7 @@ for litert, the default; `mediapipe.tflite` for mediapipe) and a manifest. A bun
 
 import os
 
+from rnn_zoo import limits
 from rnn_zoo import tasks
 from rnn_zoo.commands.common import deprecated_alias
 from rnn_zoo.commands.common import human_size
@@ -72,12 +73,15 @@ def register(subparsers):
 
 
 def _load_array(path, what):
-    import numpy as np
+    """The one array of the `.npz` file `path`, read with the data readers' bounds."""
+    from rnn_zoo.data.readers import DataError
+    from rnn_zoo.data.readers import read_array_npz
 
-    with np.load(path, allow_pickle=False) as stored:
-        if len(stored.files) != 1:
-            raise ValueError(f"{what} {path}: expected one array, found {stored.files}.")
-        return stored[stored.files[0]]
+    try:
+        return read_array_npz(path)
+    except DataError as error:
+        # "PATH: cannot read as an .npz archive (...)": say which flag gave PATH.
+        raise UsageError(f"{what} {error}") from None
 
 
 def run(args):
@@ -91,6 +95,9 @@ def run(args):
     targets = tuple(args.targets or (tasks.DEFAULT_EXPORT_TARGET,))
     if args.no_tflite and args.targets:
         raise UsageError("--target chooses TFLite files; drop --no-tflite.")
+    if args.max_length is not None and args.max_length > limits.MAX_LENGTH:
+        raise UsageError(f"--max-length must be at most {limits.MAX_LENGTH} (MAX_LENGTH in "
+                         f"rnn_zoo.limits); got {args.max_length}.")
     if "mediapipe" in targets and args.max_length is None:
         raise UsageError("--target mediapipe writes a fixed-length file: give its length with "
                          "--max-length N (MediaPipe reads the length from the input's shape).")
@@ -143,7 +150,7 @@ def run(args):
         print(f"TFLite ops: {', '.join(result.tflite['ops'])}")
         print(f"TFLite latency: {result.tflite['latency_ms']:.3f} ms per call "
               f"(batch {result.tflite['batch_size']}), "
-              f"quantization={result.tflite['quantization']}")
+              f"quantization={result.tflite['quantization'] or 'float32'}")
     parity = ", ".join(f"{key}={value:.2e}" if isinstance(value, float) else f"{key}={value}"
                        for key, value in result.parity.items())
     print(f"Parity: {parity}")

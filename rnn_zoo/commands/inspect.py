@@ -14,6 +14,8 @@ import os
 from rnn_zoo.commands.common import deprecated_alias
 from rnn_zoo.commands.common import load_trained
 from rnn_zoo.commands.common import load_vectorizer
+from rnn_zoo.commands.common import output_file
+from rnn_zoo.commands.common import readable_file
 from rnn_zoo.errors import UsageError
 
 
@@ -77,6 +79,11 @@ def run(args):
         raise FileNotFoundError(f"{args.model}: no such file.")
     if args.text is not None and args.vocab is not None and not os.path.exists(args.vocab):
         raise FileNotFoundError(f"{args.vocab}: no such file or folder.")
+    if args.npz is not None:
+        readable_file(args.npz, "--npz")
+    if args.text is not None and not args.text.strip():
+        raise UsageError(f"--text {args.text!r} holds no tokens.")
+    output_file(args.output, "--output")
     model, bundle = load_trained(args.model)
     if args.text is not None:
         vectorizer = load_vectorizer(args.vocab) if args.vocab else (

@@ -25,7 +25,9 @@ def register(subparsers):
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="build: show the training progress")
     parser.add_argument("--format", choices=("table", "json"), default="table",
-                        help="list: a table (default) or JSON, one object per preset")
+                        help="list and check: lines for people (default) or JSON, one "
+                        "object per preset (check: name, metric, card and measured value, "
+                        "the interval the measured value must fall in, verdict)")
     parser.set_defaults(func=run)
 
 
@@ -65,6 +67,9 @@ def run(args):
     for name in args.names:
         check_name(name)
     if args.action == "build":
+        if args.format != "table":
+            raise UsageError("`rnn-zoo presets build` prints no table: drop --format "
+                             "(it applies to list and check).")
         if len(args.names) != 1:
             raise UsageError("`rnn-zoo presets build` takes exactly one NAME.")
         from rnn_zoo import recipes
@@ -86,11 +91,50 @@ def run(args):
     names = args.names or [name for name in list_presets()
                            if os.path.isdir(preset_folder(name))]
     failed = 0
+    verdicts = []
     for name in names:
         result = recipes.check(name, args.output_dir)
-        status = "ok" if result["ok"] else "MISMATCH"
         failed += not result["ok"]
+        if args.format == "json":
+            verdicts.append(_verdict(result))
+            continue
+        status = "ok" if result["ok"] else "MISMATCH"
+        card = (f"{100 * result['recorded']:.2f}%" if isinstance(result["recorded"], float)
+                else "no accuracy")
         print(f"{name}: {status}: accuracy {100 * result['measured']:.2f}% (card "
-              f"{100 * result['recorded']:.2f}%, tolerance {100 * result['tolerance']:.1f} "
-              f"points); TFLite max |diff| {result['tflite_max_abs_diff']:.1e}")
+              f"{card}, tolerance {100 * result['tolerance']:.1f} "
+              f"points); TFLite max |diff| {result['tflite_max_abs_diff']:.1e}", flush=True)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(verdicts, indent=1))
     return 1 if failed else 0
+
+
+def _verdict(result):
+    """One preset's check as a JSON-ready dict (what `--format json` prints).
+
+    Args:
+        result: what `rnn_zoo.recipes.check` returned.
+
+    Returns:
+        dict with `name`, `metric`, `card` (the value on the model card),
+        `measured`, `interval` ([low, high]: the card value plus or minus the
+        tolerance, where the measured value must fall; None without a card
+        value), `tolerance`, `tflite_max_abs_diff`, `tflite_tolerance` (the
+        largest allowed) and `verdict` ("ok": both within their tolerance,
+        else "mismatch", which makes the exit status 1).
+    """
+    from rnn_zoo.recipes.common import TFLITE_TOLERANCE
+
+    recorded = result["recorded"]
+    interval = None
+    if isinstance(recorded, float):
+        interval = [recorded - result["tolerance"], recorded + result["tolerance"]]
+    # The metric the check compared: accuracy, unless the check names another.
+    return {"name": result["name"], "metric": result.get("metric", "accuracy"), "card": recorded,
+            "measured": result["measured"], "interval": interval,
+            "tolerance": result["tolerance"],
+            "tflite_max_abs_diff": result["tflite_max_abs_diff"],
+            "tflite_tolerance": TFLITE_TOLERANCE,
+            "verdict": "ok" if result["ok"] else "mismatch"}

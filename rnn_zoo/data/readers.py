@@ -348,7 +348,18 @@ def _exceeds(name: str, where: str | None, what: str, value: int, limit: str) ->
 @contextlib.contextmanager
 def _open_regular(path: str | os.PathLike, name: str, limit: str):
     """Open a regular file for binary reading and check its size against `limit`."""
-    with open(path, "rb") as stream:
+    # Checked before `open`: opening a named pipe would wait for a writer forever.
+    if os.path.exists(path) and not os.path.isfile(path):
+        what = ("a folder" if os.path.isdir(path)
+                else "not a regular file (a pipe, socket or device)")
+        raise DataError(f"{name}: {what}; expected a data file.")
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # permissions, a name too long, a path through a file
+        raise DataError(f"{name}: cannot be read ({error.strerror or error}).") from None
+    with stream:
         info = os.fstat(stream.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise DataError(f"{name}: not a regular file; expected a data file.")

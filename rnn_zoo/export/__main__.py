@@ -30,6 +30,8 @@ def run_request(request_path):
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("python -m rnn_zoo.export needs KERAS_BACKEND=tensorflow.")
+    # The progress lines ("export step k/n: ...") reach the parent's logger.
+    cross_backend.forward_logs_to_stdout()
     request = cross_backend.read_request(request_path)
     function = {"export_saved_model": api.export_saved_model,
                 "export_model": api.export_model}[request["function"]]

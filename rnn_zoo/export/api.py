@@ -11,7 +11,8 @@ here       export_model, export_saved_model: check the backend (jax and torch
 Writers import only leaves; nothing below imports this module, except the
 subprocess entry point `python -m rnn_zoo.export` (`__main__.py`).
 
-Progress goes to `logging.getLogger("rnn_zoo.export.api")` at INFO level (the
+Progress goes to `logging.getLogger("rnn_zoo.export.api")` at INFO level, one
+line per step as it ends, "export step k/n: what was done (seconds)" (the
 command line shows it); nothing is printed.
 
 Example:
@@ -24,6 +25,7 @@ Example:
 
 import logging
 import os
+import time
 import warnings
 
 import keras
@@ -45,6 +47,33 @@ from rnn_zoo.tasks import QUANTIZATIONS
 from rnn_zoo.validation import check_choice
 
 logger = logging.getLogger(__name__)
+
+# How the progress lines name the runtimes in `runtimes_verified`.
+_RUNTIME_NAMES = {"interpreter": "LiteRT Interpreter", "compiled_model": "CompiledModel",
+                  "mediapipe": "MediaPipe TextClassifier"}
+
+
+class _Steps:
+    """Logs "export step k/n: ... (seconds)" as each step of an export ends."""
+
+    def __init__(self, total):
+        self.total = total
+        self.done = 0
+        self._clock = time.monotonic()
+
+    def finished(self, what):
+        self.done += 1
+        now = time.monotonic()
+        logger.info("export step %d/%d: %s (%.1f s)", self.done, self.total, what,
+                    now - self._clock)
+        self._clock = now
+
+
+def _largest_diff(parity, prefix):
+    figures = [value for key, value in parity.items()
+               if key.startswith(prefix) and isinstance(value, float)]
+    return f", max |diff| {max(figures):.1e}" if figures else ""
+
 
 def _resolve_export_root(export_root, root):
     if root is None:
@@ -243,23 +272,28 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
 
     version = (versions.next_version(model_dir) if version is None
                else versions.check_version(version, model_dir))
+    file_names = [serving_lib.TARGET_FILES[target] for target in targets]
+    # SavedModel, one step per TFLite file, then checking and publishing.
+    steps = _Steps(2 + len(targets))
+    logger.info("export of '%s' version %s: %d steps (SavedModel, %s)", name, version,
+                steps.total, ", ".join(file_names + ["publish"]))
     serving_max_length = _serving_max_length(targets, max_length, vectorizer)
     serving = serving_lib.serving_spec(model, vectorizer, serving_max_length)
     if reference is None:
         reference = parity_lib.make_reference(model, vectorizer, verification_data, serving)
 
     def write_contents(folder):
-        logger.info("Writing SavedModel for '%s' version %s ...", name, version)
         exported = saved_model.write_saved_model(
             model, folder, vectorizer=vectorizer, labels=labels,
             max_length=serving_max_length, tolerance=tolerance, reference=reference)
+        steps.finished(
+            f"SavedModel written and reloaded; signatures {', '.join(exported.signatures)} "
+            f"match the model{_largest_diff(exported.parity, 'saved_model')}")
         manifest = dict(exported.manifest, name=name, version=version,
                         quantization=quantization, tflite=None, artifacts={})
         parity = dict(exported.parity)
         for target in targets:
             file_name = serving_lib.TARGET_FILES[target]
-            logger.info("Writing %s (target=%s, quantization=%s) ...", file_name, target,
-                        quantization)
             path = os.path.join(folder, file_name)
             report = tflite_lib.export_tflite(
                 model, path, quantization=quantization,
@@ -285,6 +319,11 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
             if quantization is not None:
                 # Quantized files differ by design; the figures are for information.
                 parity["tflite_quantized"] = True
+            steps.finished(
+                f"{file_name} converted ({target}, {quantization or 'float32'}); verified in "
+                + " and ".join(_RUNTIME_NAMES.get(runtime, runtime)
+                               for runtime in report.runtimes_verified)
+                + f", max |diff| {report.max_abs_diff:.1e} against the model")
         checked = {key: value for key, value in parity.items()
                    if not (quantization is not None
                            and key.startswith(("tflite", "mediapipe")))}
@@ -295,8 +334,7 @@ def export_model(model, name=None, export_root=None, version=None, vectorizer=No
         return manifest
 
     final_dir, manifest = versions.write_version_atomically(model_dir, version, write_contents)
-    # DEBUG, not INFO: the caller reports the result (the CLI prints it once).
-    logger.debug("Exported '%s' version %s to %s", name, version, final_dir)
+    steps.finished(f"parity checked, manifest.json written; published {final_dir}")
     return ExportResult(name=name, version=version, path=final_dir,
                         files=manifest_lib.file_sizes(final_dir),
                         parity=manifest["parity"], tflite=manifest["tflite"],

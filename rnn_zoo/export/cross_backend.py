@@ -10,6 +10,8 @@ artifact against the original backend's predictions, so the parity figures in th
 manifest answer "does the exported file match the model I trained?".
 
 The request and the reply are JSON plus one `.npz` of arrays: nothing is pickled.
+The child's `rnn_zoo` log records (the "export step k/n" progress) come back on
+its stdout, one line each, and are logged again here as they arrive.
 This module holds the parent's side and the request format both sides read;
 it imports only the shared leaves, so the orchestrator can call it and the
 child can read requests without an import cycle.
@@ -22,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 
@@ -62,6 +65,90 @@ def _package_parent():
     # The folder holding the `rnn_zoo` package (three levels above this file),
     # so the child imports the same rnn_zoo as the parent.
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# The child writes each `rnn_zoo` log record to stdout as one line: this
+# prefix, then JSON [logger name, level, message] (JSON keeps a message with
+# newlines on one line); anything else a library prints there is not ours.
+LOG_LINE_PREFIX = "rnn_zoo-log "
+
+
+class _ForwardFormatter(logging.Formatter):
+    def format(self, record):
+        return LOG_LINE_PREFIX + json.dumps([record.name, record.levelno, record.getMessage()])
+
+
+def forward_logs_to_stdout():
+    """The child's side: send every `rnn_zoo` INFO record to stdout for the parent.
+
+    The parent (`export_in_tensorflow`) reads the lines as they come and logs
+    them again on its own loggers, so the export's progress ("export step
+    k/n: ...") reaches whoever listens in the parent, as on TensorFlow.
+
+    Returns:
+        The `logging.Handler` it added to the "rnn_zoo" logger.
+
+    Example:
+
+    >>> handler = forward_logs_to_stdout()
+    >>> logging.getLogger("rnn_zoo.export.api").info("export step %d/%d: ...", 1, 3)
+    rnn_zoo-log ["rnn_zoo.export.api", 20, "export step 1/3: ..."]
+    """
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_ForwardFormatter())
+    package_logger = logging.getLogger("rnn_zoo")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+    # Forwarded once: a handler that TensorFlow adds to the root logger would
+    # also write every record to the child's stderr.
+    package_logger.propagate = False
+    return handler
+
+
+def _relog(line):
+    # A forwarded record, logged again under its own name in this process;
+    # lines that are not forwarded records are dropped, as before.
+    if not line.startswith(LOG_LINE_PREFIX):
+        return
+    try:
+        name, level, message = json.loads(line[len(LOG_LINE_PREFIX):])
+    except ValueError:
+        return
+    if not (isinstance(name, str) and name.startswith("rnn_zoo")):
+        name = "rnn_zoo.export.api"
+    logging.getLogger(name).log(int(level), "%s", message)
+
+
+def _run_child(command, environment, stderr_path, timeout):
+    # Popen, not run: the child's log lines are logged here as they arrive,
+    # so progress shows while the export runs. stderr goes to a file (read
+    # only when the child fails), so neither pipe can fill up and block.
+    with open(stderr_path, "w", encoding="utf-8") as stderr:
+        child = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                                 stderr=stderr, text=True, errors="replace")
+        timed_out = threading.Event()
+
+        def kill():
+            timed_out.set()
+            child.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            for line in child.stdout:
+                _relog(line.rstrip("\n"))
+            child.stdout.close()
+            returncode = child.wait()
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            timer.cancel()
+    if timed_out.is_set():
+        # As `subprocess.run(timeout=...)` did before the lines were read live.
+        raise subprocess.TimeoutExpired(command, timeout)
+    return returncode
 
 
 def export_in_tensorflow(function_name, model, vectorizer=None, verification_data=None,
@@ -129,14 +216,16 @@ def export_in_tensorflow(function_name, model, vectorizer=None, verification_dat
             [_package_parent()] + [p for p in [os.environ.get("PYTHONPATH")] if p])
         logger.info("Exporting in a TensorFlow-backend process (model trained on %s) ...",
                     keras.backend.backend())
-        completed = subprocess.run(
-            [sys.executable, "-m", "rnn_zoo.export", request_path], env=environment,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        stderr_path = os.path.join(workdir, "stderr.txt")
+        returncode = _run_child([sys.executable, "-m", "rnn_zoo.export", request_path],
+                                environment, stderr_path, timeout)
         result_path = request["result_path"]
         if not os.path.exists(result_path):
+            with open(stderr_path, encoding="utf-8", errors="replace") as handle:
+                stderr = handle.read()
             raise RuntimeError(
-                f"The TensorFlow export process failed (exit {completed.returncode}):\n"
-                + completed.stderr[-3000:])
+                f"The TensorFlow export process failed (exit {returncode}):\n"
+                + stderr[-3000:])
         with open(result_path, encoding="utf-8") as handle:
             result = json.load(handle)
     if "error" in result:

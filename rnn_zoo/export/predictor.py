@@ -366,9 +366,7 @@ class TFLitePredictor(ExportedModel):
     def __init__(self, path, serving, labels=None, vectorizer=None, num_threads=1,
                  text_length=None):
         super().__init__(path, serving, labels, vectorizer, text_length)
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_path=os.fspath(path), num_threads=num_threads)
+        self._interpreter = _interpreter(path, num_threads=num_threads)
         self._interpreter.allocate_tensors()
         signatures = self._interpreter.get_signature_list()
         default = serving_lib.SIGNATURE_DEFAULT
@@ -437,10 +435,19 @@ def _check_outputs(outputs):
     return outputs
 
 
-def _serving_from_tflite(path):
+def _interpreter(path, **options):
+    """A LiteRT `Interpreter` for `path`; a file it cannot read is a ValueError naming it."""
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_path=os.fspath(path))
+    try:
+        return Interpreter(model_path=os.fspath(path), **options)
+    except (ValueError, RuntimeError) as error:
+        # LiteRT's messages ("The model is not a valid Flatbuffer buffer") name no file.
+        raise ValueError(f"{path}: not a valid TFLite file ({error}).") from None
+
+
+def _serving_from_tflite(path):
+    interpreter = _interpreter(path)
     signatures = interpreter.get_signature_list()
     runner = interpreter.get_signature_runner(next(iter(signatures)))
     name, detail = next(iter(runner.get_input_details().items()))

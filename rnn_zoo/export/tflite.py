@@ -33,7 +33,6 @@ from rnn_zoo import atomic
 from rnn_zoo import eligibility
 from rnn_zoo.export import fused
 from rnn_zoo.export import parity
-from rnn_zoo.export import supported
 from rnn_zoo.export import verify
 from rnn_zoo.export.converter import add_text_classifier_metadata
 from rnn_zoo.export.converter import check_no_flex
@@ -390,17 +389,7 @@ def export_tflite(model, path, quantization=None, representative_data=None, batc
     max_abs_diff, top1 = compare_with_keras(model, interpreter, data, batch_size)
     runtimes = ["interpreter"]
     compiled_diff = None
-    attention = any(supported.layer_kind(layer) == supported.ATTENTION_POOLING
-                    for layer in model.layers)
-    if attention and target == "litert":
-        # Measured with LiteRT 2.3.0: CompiledModel ran attention-pooled files
-        # but now and then scored a row up to 5e-4 off the Interpreter (fresh
-        # instance, same input); such files are not claimed for it.
-        warnings.warn(
-            f"Model '{model.name}' has attention pooling: {path} is verified in LiteRT's "
-            "Interpreter only (LiteRT 2.3's CompiledModel gave intermittently different "
-            "scores for it); run it with the Interpreter.", stacklevel=2)
-    elif target == "litert" and kernel_used != "fused" and batch_size == 1:
+    if target == "litert" and kernel_used != "fused" and batch_size == 1:
         compiled_diff = _compiled_model_diff(path, data, batch_size, interpreter,
                                              graph.input_name)
         runtimes.append("compiled_model")

@@ -148,10 +148,10 @@ def compiled_model_predict(path, batch, signature_key=None, reuse=False):
     each row's length with `resize_input_tensor` before the buffers are
     made; a fixed-length file takes its own length.
 
-    Each row runs in a fresh `CompiledModel` unless `reuse=True`: with
-    LiteRT 2.3.0, one instance reused across rows of different real lengths
-    gave wrong scores (up to 5e-4) in some runs for a file with attention
-    pooling, while a fresh instance always matched the Interpreter.
+    Each row runs in a fresh `CompiledModel` unless `reuse=True`, so every
+    row is checked as a first call: nothing an earlier row left in the
+    runtime (buffers sized for its length, tensors it wrote) reaches it.
+    `reuse=True` checks what an app that keeps one instance sees.
 
     Args:
         path: the `.tflite` file.

@@ -18,7 +18,9 @@ Example:
 >>> score.mean, score.std, score.best_epoch  # doctest: +SKIP
 """
 
+import contextlib
 import dataclasses
+import json
 import math
 
 import keras
@@ -263,6 +265,80 @@ def predict(model, x, batch_size=256):
     return np.concatenate(outputs).astype(np.float32)
 
 
+class _CompiledModels:
+    """One compiled model per set of task sizes, reused across folds and executions.
+
+    Each compiled model traces its own training and evaluation functions:
+    seconds each for a small RNN, and after a few models TensorFlow warns of
+    "tf.function retracing" (it counts traces per Python function, not per
+    model). A configuration's folds and executions differ only in their data
+    and starting state, so the first model built for a set of sizes is kept,
+    and each later run loads into it a freshly built model's variables
+    (weights, dropout seed state) and the optimizer state it had before any
+    training: the same starting point as the fresh model, without a new trace.
+    On TensorFlow the run is the fresh model's exactly. On JAX and torch the
+    batches come in another (equally seeded) order, because Keras draws one
+    more shuffle when it first builds a model; the runs stay reproducible.
+    """
+
+    def __init__(self):
+        self._kept = {}
+
+    def start(self, fresh, task_args):
+        """The model to train: `fresh` itself, or the kept one holding its state."""
+        if getattr(fresh, "optimizer", None) is None:
+            return fresh
+        key = json.dumps(task_args, sort_keys=True, default=str)
+        kept = self._kept.get(key)
+        if kept is None or not _same_structure(kept[0], fresh):
+            self._kept[key] = (fresh, _optimizer_state(fresh))
+            return fresh
+        model, optimizer_state = kept
+        for target, source in zip(model.variables, fresh.variables):
+            target.assign(source)
+        for variable, value in zip(model.optimizer.variables, optimizer_state):
+            variable.assign(value)
+        return model
+
+
+def _optimizer_state(model):
+    # Built now (as fit would, in the model's distribution scope) so that its
+    # untrained state, slots included, can be put back before each later run.
+    strategy = getattr(model, "distribute_strategy", None)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    return [keras.ops.convert_to_numpy(variable) for variable in model.optimizer.variables]
+
+
+# Tasks whose `vocab_size` sizes only the input embedding (a language model
+# also predicts over its vocabulary).
+_INPUT_ONLY_VOCABULARY = ("text_classifier", "sequence_tagger", "bag_of_embeddings")
+
+
+def _shared_sizes(cv):
+    # On small data the folds' vocabularies differ in size. Every fold's model
+    # gets the largest, so one compiled model serves all folds: a fold's ids
+    # never reach the rows its own vocabulary lacks, so those rows change no
+    # output.
+    sizes = [fold.prepared.task_args.get("vocab_size") for fold in cv.folds]
+    if cv.task not in _INPUT_ONLY_VOCABULARY or None in sizes:
+        return {}
+    return {"vocab_size": max(sizes)}
+
+
+def _same_structure(kept, fresh):
+    def signature(variables):
+        return [(tuple(v.shape), str(v.dtype)) for v in variables]
+
+    def settings(optimizer):
+        # The name is made unique per instance; everything else must match.
+        return type(optimizer), {k: v for k, v in optimizer.get_config().items() if k != "name"}
+
+    return (signature(kept.variables) == signature(fresh.variables)
+            and settings(kept.optimizer) == settings(fresh.optimizer))
+
+
 class _KeepBest(keras.callbacks.Callback):
     """Remember the weights of the best epoch of `monitor`; restore them at the end."""
 
@@ -316,7 +392,10 @@ def cross_validate(cv, build, epochs, batch_size, objective, executions=1, seed=
     Args:
         cv: a `CVData`.
         build: callable `(task_args) -> compiled keras.Model`, called once per
-            fold and execution with the sizes of that fold's preprocessor.
+            fold and execution with the sizes of that fold's preprocessor
+            (`vocab_size`: the largest fold's, where it sizes only the input
+            embedding). The first model is trained on every later run too,
+            restarted from the state of the model built for that run.
         epochs: int, epochs per fold.
         batch_size: int.
         objective: a `val_*` metric name, e.g. "val_accuracy".
@@ -331,13 +410,16 @@ def cross_validate(cv, build, epochs, batch_size, objective, executions=1, seed=
 
     mode = direction(objective)
     fold_values, best_epochs, predictions = [], [], None
+    compiled = _CompiledModels()
+    shared = _shared_sizes(cv)
     for fold in cv.folds:
         prepared = fold.prepared
         values, runs = [], []
         for execution in range(executions):
             keras.utils.set_random_seed(seed + 1000 * execution + fold.index)
             started = time.perf_counter()
-            model = build(dict(prepared.task_args))
+            task_args = dict(prepared.task_args, **shared)
+            model = compiled.start(build(dict(task_args)), task_args)
             built = time.perf_counter()
             keep = _KeepBest(objective, mode)
             model.fit(prepared.x_train, prepared.y_train, epochs=epochs, batch_size=batch_size,

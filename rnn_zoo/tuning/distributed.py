@@ -15,7 +15,10 @@ Multi-machine setup (the same protocol, started by hand):
    `KERASTUNER_TUNER_ID=tuner0 KERASTUNER_ORACLE_IP=<chief ip> KERASTUNER_ORACLE_PORT=8765
    rnn-zoo tune SPEC --role worker --output-dir /shared/run`
    (`--oracle-address <chief ip>:8765 --tuner-id tuner0` does the same.)
-   Every process must read the same spec; the data loaders are deterministic.
+   Every process must read the same spec, with the same `--cv-folds` where
+   the chief was given one (the data loaders and the folds are deterministic):
+   workers score trials on their own folds, and the chief refits and tests
+   from the trials' `cv.json` records, refusing one scored on other folds.
 4. The chief exits when every trial has ended, writes the report, and (with
    `--export`) exports the best model.
 

@@ -17,9 +17,18 @@ gets wrong there, measured by `tests/test_tuning_resume.py`:
 - A re-queued trial keeps the metrics its killed run had reported; they are
   cleared so the rerun's score is its own. The kill does not count as one of
   the trial's `max_retries_per_trial`.
+- keras-tuner writes `oracle.json`, `trial.json` and `<tuner_id>.json` in
+  place: a kill mid-write left a torn file that no resume could read. Ours
+  go through `rnn_zoo.atomic`, like every other file of the search, and a
+  torn file left by an older run is refused by name.
+- An error raised while a trial runs (in `run_trial` or `update_trial`)
+  marks the trial FAILED for good. A record that cannot be written (a full
+  or read-only disk) raises `RecordWriteError` instead, which stops the
+  search; the rerun scores that trial again.
 """
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +53,42 @@ logger = logging.getLogger(__name__)
 _ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 
 
+class RecordWriteError(keras_tuner.errors.FatalError, OSError):
+    """A search record (trial, oracle, cross-validation) could not be written.
+
+    Fatal to keras-tuner, so the search stops instead of marking the trial
+    FAILED (a FAILED trial is never run again); an `OSError` with the
+    original errno and file name for everyone else.
+    """
+
+
+@contextlib.contextmanager
+def _fatal_write_errors():
+    try:
+        yield
+    except RecordWriteError:
+        raise
+    except OSError as error:
+        raise RecordWriteError(error.errno, error.strerror or str(error),
+                               error.filename) from error
+
+
+def _read_record(path):
+    """Parse a keras-tuner JSON file; a torn or damaged one is a ValueError naming it."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            state = json.load(file)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"{path}: not a complete JSON record ({error}); it was cut short or damaged "
+            "outside rnn-zoo, so the search cannot resume. Pass --overwrite (overwrite=True) "
+            "to start it again.") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(state).__name__}; "
+                         "pass --overwrite (overwrite=True) to start the search again.")
+    return state
+
+
 class ResumableOracleMixin:
     """Makes an `Oracle` resume correctly after SIGKILL (see the module docstring).
 
@@ -65,7 +110,26 @@ class ResumableOracleMixin:
     def remaining_trials(self):
         return 0 if self._out_of_time() else super().remaining_trials()
 
+    def save(self):
+        # Upstream writes oracle.json in place (keras_tuner.utils.save_json).
+        with _fatal_write_errors():
+            atomic.write_text(self._get_oracle_fname(), json.dumps(self.get_state()))
+
+    def _save_trial(self, trial):
+        # Upstream writes trial.json in place; `update_trial` calls this while
+        # the trial runs, where only a fatal error stops keras-tuner.
+        path = os.path.join(self._get_trial_dir(trial.trial_id), "trial.json")
+        with _fatal_write_errors():
+            atomic.write_text(path, json.dumps(trial.get_state()))
+
     def reload(self):
+        # Upstream would fail on a torn file with a JSONDecodeError naming no file.
+        project = self._project_dir
+        for name in sorted(os.listdir(project)):
+            path = os.path.join(project, name, "trial.json")
+            if name.startswith("trial_") and os.path.isfile(path):
+                _read_record(path)
+        _read_record(self._get_oracle_fname())
         super().reload()
         ended = set(self.end_order)
         queue = []
@@ -202,10 +266,13 @@ class ZooTunerMixin:
         """Score the trial's configuration by cross-validation (`rnn_zoo.tuning.cv`).
 
         The documented keras-tuner extension point: the returned dict holds
-        the objective (the mean over folds) and is what the oracle sees. Each
-        fold builds its own model, sized by that fold's preprocessor. With
-        Hyperband, the bracket's `tuner/epochs` replaces `epochs` (each
-        configuration trains from scratch on every fold).
+        the objective (the mean over folds) and is what the oracle sees. The
+        configuration is compiled once and that model is reused on every fold
+        (sized for the largest fold's vocabulary where that sizes only the
+        input); each fold restarts it from a freshly built model's weights and
+        optimizer state, so no fold trains on another's. With Hyperband, the
+        bracket's `tuner/epochs` replaces `epochs` (each configuration trains
+        from scratch on every fold).
 
         Returns:
             dict: the objective, `<objective>_std`, `best_epoch` (mean over folds).
@@ -224,13 +291,16 @@ class ZooTunerMixin:
         score = cv_lib.cross_validate(
             self.cv, build, epochs, hypermodel.batch_size(hp), self.objective_name,
             executions=self.executions_per_trial, seed=self.seed, timings=timings)
-        folder = self.get_trial_dir(trial.trial_id)
-        os.makedirs(folder, exist_ok=True)
-        atomic.write_with(os.path.join(folder, OOF_FILE),
-                          lambda path: _save_array(path, score.predictions))
-        atomic.write_json(os.path.join(folder, CV_FILE), dict(
-            folds=self.cv.k, fold_values=score.fold_values, mean=score.mean, std=score.std,
-            best_epochs=score.best_epochs, best_epoch=score.best_epoch, epochs=epochs))
+        with _fatal_write_errors():
+            folder = self.get_trial_dir(trial.trial_id)
+            os.makedirs(folder, exist_ok=True)
+            # The predictions first: a trial whose cv.json exists has both.
+            atomic.write_with(os.path.join(folder, OOF_FILE),
+                              lambda path: _save_array(path, score.predictions))
+            atomic.write_json(os.path.join(folder, CV_FILE), dict(
+                folds=self.cv.k, fold_values=score.fold_values, mean=score.mean,
+                std=score.std, best_epochs=score.best_epochs, best_epoch=score.best_epoch,
+                epochs=epochs))
         return {self.objective_name: score.mean, f"{self.objective_name}_std": score.std,
                 "best_epoch": float(score.best_epoch)}
 
@@ -238,8 +308,19 @@ class ZooTunerMixin:
         record = dict(event=event, trial_id=trial.trial_id, tuner_id=self.tuner_id,
                       pid=os.getpid(), time=time.time(), **fields)
         # One short line, O_APPEND: concurrent writers on one host don't interleave.
-        with open(os.path.join(self.project_dir, RUN_LOG), "a", encoding="utf-8") as file:
-            file.write(json.dumps(record) + "\n")
+        atomic.append_line(os.path.join(self.project_dir, RUN_LOG), json.dumps(record))
+
+    def reload(self):
+        """Reload the oracle and `<tuner_id>.json`; a torn file is refused by name."""
+        _read_record(self._get_tuner_fname())
+        super().reload()
+
+    def save(self):
+        """Write oracle.json (chief or single process) and `<tuner_id>.json`, atomically."""
+        if not self._is_worker():
+            self.oracle.save()
+        # Upstream writes <tuner_id>.json in place (keras_tuner.utils.save_json).
+        atomic.write_text(self._get_tuner_fname(), json.dumps(self.get_state()))
 
     def on_trial_begin(self, trial):
         self._run_seconds.pop(trial.trial_id, None)
@@ -254,9 +335,11 @@ class ZooTunerMixin:
     def on_trial_end(self, trial):
         seconds = self._run_seconds[trial.trial_id]
         status = trial.status
-        super().on_trial_end(trial)
+        # Logged before the oracle commits the trial: a crash in between reruns
+        # it (two "end" lines, two runs), and a committed trial always has its line.
         self._log_run("end", trial, status=status, fit_seconds=seconds["fit"],
                       build_seconds=seconds["build"])
+        super().on_trial_end(trial)
         try:
             score = self.oracle.get_trial(trial.trial_id).score
         except Exception:  # a worker whose chief is gone: the line is only progress

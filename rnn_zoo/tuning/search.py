@@ -60,12 +60,23 @@ def check_output_dir(spec, output_dir, overwrite):
     Raises:
         ValueError: `output_dir` holds a search of a different spec.
     """
-    os.makedirs(output_dir, exist_ok=True)
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as error:  # a file in the way, a read-only file system
+        raise ValueError(f"Invalid value received for argument `output_dir`: {output_dir} "
+                         f"cannot be created ({error.strerror or error}).") from None
     path = os.path.join(output_dir, "spec.json")
     current = _comparable(spec)
     if not overwrite and os.path.exists(path):
-        with open(path, encoding="utf-8") as file:
-            previous = json.load(file)
+        try:
+            with open(path, encoding="utf-8") as file:
+                previous = json.load(file)
+        except (OSError, ValueError) as error:  # damaged outside rnn-zoo: it is written atomically
+            raise ValueError(f"{path}: unreadable ({error}); pass --overwrite (overwrite=True) "
+                             "to start the search again.") from None
+        if not isinstance(previous, dict):
+            raise ValueError(f"{path}: not a spec record; pass --overwrite (overwrite=True) "
+                             "to start the search again.")
         if previous != json.loads(json.dumps(current)):
             changed = sorted(k for k in current
                              if previous.get(k) != json.loads(json.dumps(current[k])))
@@ -202,8 +213,13 @@ def finish(spec, tuner, cv, output_dir, wall, progress, ensemble=0, refit=True):
                         wall_seconds=wall, summary=summary)
 
 
-def _trial_record(tuner, trial_id):
-    """A trial's `cv.json` and out-of-fold predictions, or (None, None) when missing."""
+def _trial_record(tuner, trial_id, cv=None):
+    """A trial's `cv.json` and out-of-fold predictions, or (None, None) when missing.
+
+    Raises:
+        ValueError: the trial was scored on other folds than `cv`'s (a worker
+            of a distributed search started with another `--cv-folds` or spec).
+    """
     import numpy as np
 
     folder = tuner.get_trial_dir(trial_id)
@@ -213,6 +229,12 @@ def _trial_record(tuner, trial_id):
         predictions = np.load(os.path.join(folder, runner.OOF_FILE))
     except (OSError, ValueError):
         return None, None
+    if cv is not None and (record.get("folds") != cv.k or len(predictions) != cv.num_rows):
+        raise ValueError(
+            f"{os.path.join(folder, runner.CV_FILE)}: trial {trial_id} was scored by "
+            f"{record.get('folds')} fold(s) on {len(predictions)} rows, but this process "
+            f"uses cv_folds={cv.k} on {cv.num_rows} rows; every process of a distributed "
+            "search must run the same spec with the same --cv-folds.")
     return record, predictions
 
 
@@ -237,7 +259,7 @@ def _ensemble(spec, tuner, cv, rows, size, winner_oof, progress):
     done.sort(key=lambda r: r["score"], reverse=direction == "max")
     members = []
     for row in done[:size]:
-        record, predictions = _trial_record(tuner, row["trial_id"])
+        record, predictions = _trial_record(tuner, row["trial_id"], cv)
         if record is not None:
             members.append((row["trial_id"], record, predictions))
     if len(members) < 2:
@@ -276,7 +298,7 @@ def final_models(spec, tuner, cv, rows, output_dir, progress=None, ensemble=0):
     metric = cv_lib.test_metric(spec.task)
     best = report.best_row(rows, direction)
     hypermodel = tuner.hypermodel
-    record, winner_oof = _trial_record(tuner, best["trial_id"])
+    record, winner_oof = _trial_record(tuner, best["trial_id"], cv)
     if record is None:
         raise ValueError(f"trial {best['trial_id']}: its cv.json or oof.npy is missing from "
                          f"{tuner.get_trial_dir(best['trial_id'])}; resume the search with "

@@ -259,13 +259,23 @@ def load_spec(path):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not TOML, or a bad key or value (one line naming it).
+        ValueError: a folder or other non-regular file, a file that cannot be
+            read, not UTF-8 TOML, or a bad key or value (one line naming it).
     """
-    with open(path, "rb") as file:
-        try:
+    if os.path.lexists(path) and not os.path.isfile(path):
+        kind = "a folder" if os.path.isdir(path) else "a socket, device or broken link"
+        raise ValueError(f"{path}: not a regular file ({kind}); expected a TOML spec.")
+    try:
+        with open(path, "rb") as file:
             raw = tomllib.load(file)
-        except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"{path}: not valid TOML ({error}).") from None
+    except FileNotFoundError:
+        raise
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML ({error}).") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML, which is UTF-8 text ({error}).") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or error}).") from None
     return parse_spec(raw, path=path)
 
 
