@@ -1,9 +1,10 @@
-"""`rnn-zoo train --stream`: CSV/JSONL read record by record into tf.data, not into memory.
+"""`rnn-zoo train --stream`: CSV/JSONL records and NPZ rows read into tf.data, not into memory.
 
 The two-worker runs of a streamed file are in test_distributed_train.py; here
 the command itself: its bundle, its split and vocabulary (the in-memory
 path's when the sample holds every training text), the bounded sample, the
-errors, and the memory it needs on a file much larger than its sample.
+errors, and the memory it needs on a file much larger than its sample; then
+the same for an NPZ of sequences (split, scaler, bundle, errors).
 """
 
 import csv
@@ -134,14 +135,14 @@ def test_two_tensorflow_workers_stream_like_one_process(tmp_path):
     assert os.listdir(env["TMPDIR"]) == []
 
 
-@pytest.mark.parametrize("case", ["missing column", "one label", "npz", "no --stream",
+@pytest.mark.parametrize("case", ["missing column", "one label", "no --stream",
                                   "shuffle without --stream", "missing file",
                                   "unknown validation label"])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
     data = _write_csv(tmp_path / "data.csv", rows=20)
     argv = ["train", data, "--stream", "-o", str(tmp_path / "run"), *FAST]
     expected = {"missing column": "column 'body'", "one label": "one label ('pos')",
-                "npz": "--stream reads .csv/.jsonl", "no --stream": "--adapt-sample needs "
+                "no --stream": "--adapt-sample needs "
                 "--stream", "shuffle without --stream": "--shuffle-buffer needs --stream",
                 "missing file": "no such file",
                 "unknown validation label": "labels ['maybe'] are not in"}[case]
@@ -150,9 +151,6 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
     elif case == "one label":
         with open(data, "w", encoding="utf-8") as handle:
             handle.write("text,label\n" + "good film,pos\n" * 5)
-    elif case == "npz":
-        np.savez(tmp_path / "series.npz", x=np.zeros((4, 3, 2)), labels=np.zeros(4, "int64"))
-        argv[1] = str(tmp_path / "series.npz")
     elif case == "no --stream":
         argv = [a for a in argv if a != "--stream"] + ["--adapt-sample", "10"]
     elif case == "shuffle without --stream":
@@ -205,3 +203,143 @@ def test_streamed_training_memory_does_not_grow_with_the_file(tmp_path):
         peaks[path.stem] = int(done.stdout.split("peak_kib")[1].split()[0]) * 1024
     growth = peaks["big"] - peaks["small"]
     assert growth < 40 * 2**20, (peaks, growth)
+
+
+def _write_npz(path, rows=50, seed=0, **extra):
+    """Random padded series: every row's values differ, so the scaler depends on the split."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 12, 3)).astype("float32")
+    lengths = rng.integers(1, 13, rows)
+    arrays = dict(x=x, lengths=lengths, labels=(x[:, 0, 0] > 0).astype("int64"))
+    arrays.update(extra)
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return str(path)
+
+
+SEQ_FAST = ["--units", "4", "--epochs", "1", "--no-tensorboard"]
+
+
+def test_npz_stream_and_in_memory_split_alike_and_fit_the_same_scaler(tmp_path, capsys):
+    from rnn_zoo.bundle import split_indices
+    from rnn_zoo.data import readers
+    from rnn_zoo.data import stream
+
+    data = _write_npz(tmp_path / "series.npz", rows=50, seed=1)
+    common = ["train", data, *SEQ_FAST, "--seed", "3", "--validation-split", "0.2"]
+    assert main([*common, "-o", str(tmp_path / "memory")]) == 0
+    assert main([*common, "-o", str(tmp_path / "stream"), "--stream"]) == 0
+    printed = capsys.readouterr().out
+    assert "fitting the scaler on 40 of 40 training sequences" in printed
+    assert printed.count("40 training, 10 validation examples") == 2
+    for name in ("scaler.json", "labels.txt"):
+        assert (tmp_path / "stream" / name).read_text() == \
+            (tmp_path / "memory" / name).read_text()
+    # The streamed rows are the in-memory split's, in order (file order without shuffle).
+    whole = readers.read_sequences_npz(data)
+    train_index, validation_index = split_indices(50, 0.2, 3)
+    scan = stream.scan_sequences_npz(data)
+    for index in (train_index, validation_index):
+        mask = np.zeros(50, bool)
+        mask[index] = True
+        batches = list(stream.sequence_dataset(data, scan, None, batch_size=16,
+                                               num_records=int(mask.sum()), mask=mask))
+        x = np.concatenate([b[0].numpy() for b in batches])
+        y = np.concatenate([b[1].numpy() for b in batches])
+        selected = whole.select(np.sort(index))
+        np.testing.assert_array_equal(x, selected.x)
+        np.testing.assert_array_equal(y, selected.labels)
+    # A smaller sample: a scaler fitted on 5 training rows only.
+    assert main([*common, "-o", str(tmp_path / "small"), "--stream", "--adapt-sample",
+                 "5"]) == 0
+    assert "fitting the scaler on 5 of 40 training sequences (--adapt-sample 5)" in \
+        capsys.readouterr().out
+    assert (tmp_path / "small" / "scaler.json").read_text() != \
+        (tmp_path / "memory" / "scaler.json").read_text()
+
+
+def test_a_seeded_shuffle_buffer_reorders_npz_rows_the_same_way_each_time(tmp_path):
+    from rnn_zoo.data import stream
+
+    data = _write_npz(tmp_path / "series.npz", rows=30)
+    scan = stream.scan_sequences_npz(data)
+
+    def first_steps(epoch):
+        dataset = stream.sequence_dataset(data, scan, None, batch_size=30, num_records=30,
+                                          shuffle_buffer=8, seed=5, epoch=lambda: epoch)
+        return next(iter(dataset))[0].numpy()[:, 0, 0]
+
+    in_order = np.load(data)["x"][:, 0, 0]
+    zero, again, one = first_steps(0), first_steps(0), first_steps(1)
+    np.testing.assert_array_equal(zero, again)
+    assert sorted(zero) == sorted(in_order) and list(zero) != list(in_order)
+    assert list(one) != list(zero)
+
+
+@pytest.mark.multi_backend
+def test_streamed_npz_bundles_load_and_predict(tmp_path, capsys):
+    from rnn_zoo import Bundle
+
+    data = _write_npz(tmp_path / "series.npz", rows=40)
+    out = tmp_path / "classifier"
+    assert main(["train", data, "--stream", "-o", str(out), "--batch-size", "16",
+                 *SEQ_FAST]) == 0
+    assert {"model.keras", "scaler.json", "labels.txt", "metrics.json",
+            "metadata.json", "run"} <= set(os.listdir(out))
+    bundle = Bundle.load(str(out))
+    assert bundle.labels == ("0", "1")
+    scores = bundle.predict(np.load(data)["x"][:3])
+    assert scores.shape == (3, 2)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
+    # Targets: a regressor, with a separate validation file.
+    targets = np.arange(40, dtype="float32").reshape(20, 2)
+    series = _write_npz(tmp_path / "targets.npz", rows=20, labels=None, targets=targets)
+    validation = _write_npz(tmp_path / "val.npz", rows=6, seed=2, labels=None,
+                            targets=targets[:6])
+    out = tmp_path / "regressor"
+    assert main(["train", series, "--stream", "--validation", validation, "-o", str(out),
+                 *SEQ_FAST]) == 0
+    assert "20 training, 6 validation examples" in capsys.readouterr().out
+    assert Bundle.load(str(out)).predict(np.load(series)["x"][:4]).shape == (4, 2)
+    assert "val_loss" in json.loads((out / "metrics.json").read_text())["history"]
+
+
+@pytest.mark.parametrize("case", ["nan", "label", "values layout", "not an archive",
+                                  "damaged member", "no labels", "validation features"])
+def test_a_bad_npz_exits_2_with_one_line(tmp_path, capsys, case):
+    data = str(tmp_path / "series.npz")
+    argv = ["train", data, "--stream", "-o", str(tmp_path / "run"), *SEQ_FAST]
+    if case == "nan":
+        x = np.ones((6, 4, 2), "float32")
+        x[4, 1, 0] = np.nan
+        np.savez(data, x=x, labels=[0, 1, 0, 1, 0, 1])
+        expected = "record 5, step 2: value nan"
+    elif case == "label":
+        np.savez(data, x=np.ones((3, 4, 2)), labels=[0, 1, 2], class_names=["a", "b"])
+        expected = "record 3: label 2"
+    elif case == "values layout":
+        np.savez(data, values=np.ones((5, 2)), lengths=[2, 3], labels=[0, 1])
+        expected = "unknown key 'values'"
+    elif case == "not an archive":
+        (tmp_path / "series.npz").write_text("not a zip")
+        expected = "not a readable .npz archive"
+    elif case == "damaged member":
+        # Caught by the CRC as the rows are read, before training.
+        np.savez_compressed(data, x=np.random.default_rng(0).normal(size=(200, 50, 4)),
+                            labels=np.arange(200) % 2)
+        damaged = bytearray((tmp_path / "series.npz").read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF
+        (tmp_path / "series.npz").write_bytes(bytes(damaged))
+        expected = "damaged archive member"
+    elif case == "no labels":
+        np.savez(data, x=np.ones((3, 4, 2)))
+        expected = "neither `labels` nor `targets`"
+    else:
+        _write_npz(data, rows=10)
+        np.savez(tmp_path / "val.npz", x=np.ones((3, 4, 5)), labels=[0, 1, 0])
+        argv += ["--validation", str(tmp_path / "val.npz")]
+        expected = "5 features"
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], lines
+    assert lines[0].startswith("rnn-zoo train: error:")
+    assert not (tmp_path / "run" / "model.keras").exists()

@@ -13,9 +13,10 @@ Written to `--output-dir`, a bundle folder (`rnn_zoo.Bundle.load(DIR)`):
 `training_state.json` and TensorBoard logs. Running the same command again
 resumes an interrupted run (`--no-resume` starts over).
 
-`--stream` trains on a CSV/JSONL file without loading it: the records are
-read one at a time through tf.data, every epoch, and the vocabulary is
-adapted on a bounded sample of the training split (`--adapt-sample`).
+`--stream` trains on a CSV/JSONL file, or an NPZ of padded sequences (`x`),
+without loading it: the records (rows of `x`) are read through tf.data, every
+epoch, and the vocabulary (or the scaler) is fitted on a bounded sample of the
+training split (`--adapt-sample`).
 
 `--preset NAME` fine-tunes a pretrained preset (`rnn-zoo presets`) instead of
 building a new model: the preset's vocabulary (or scaler) is kept, and its
@@ -112,11 +113,13 @@ def register(subparsers):
                       "again, sharded by batch across --data-parallel workers. Memory holds "
                       "the sample, a shuffle buffer and 1 byte per record for the split "
                       "(8 while the split is drawn). "
-                      "CSV/JSONL only; not with --preset")
+                      "An NPZ streams the rows of its padded 'x' a chunk at a time (its "
+                      "lengths and labels/targets are read) and fits the scaler on "
+                      "--adapt-sample training rows. Not with --preset")
     text.add_argument("--adapt-sample", type=int, default=None, metavar="N",
-                      help="with --stream: adapt the vocabulary on a uniform, seeded sample "
-                      "of N training texts (default 100000, rnn_zoo.data.stream.SAMPLE_SIZE; "
-                      "all of them in a smaller file)")
+                      help="with --stream: adapt the vocabulary (NPZ: fit the scaler) on a "
+                      "uniform, seeded sample of N training texts (rows) (default 100000, "
+                      "rnn_zoo.data.stream.SAMPLE_SIZE; all of them in a smaller file)")
     text.add_argument("--shuffle-buffer", type=int, default=None, metavar="N",
                       help="with --stream: shuffle training records through a buffer of N, "
                       "reshuffled each epoch (default 10000; 0 keeps file order)")
@@ -286,9 +289,6 @@ def _check_stream(args, kind):
                 raise UsageError(f"--{option.replace('_', '-')} needs --stream (without it "
                                  "the whole file is read, adapted on and shuffled).")
         return
-    if kind != "text":
-        raise UsageError(f"--stream reads .csv/.jsonl text files; {args.data} is an NPZ "
-                         "file, which is read into memory (drop --stream).")
     if args.preset is not None:
         raise UsageError("--stream cannot fine-tune a --preset yet; drop one of them.")
     if args.adapt_sample is not None and args.adapt_sample < 1:
@@ -390,6 +390,113 @@ def _streamed(args, task, distribution):
     return prepared, train_count, validation_count, recorder
 
 
+def _streamed_sequences(args, distribution):
+    """`(name, task, prepared, train count, validation count, callback)` for an NPZ --stream.
+
+    As `_streamed`: the split is `bundle.split_indices`' as a mask by row, and
+    the `SequenceScaler` fits on a seeded sample of the training rows
+    (--adapt-sample), so with fewer training rows than the sample it is the
+    in-memory path's scaler. Only the per-record arrays (lengths, labels or
+    targets) are read into memory; `x` streams a chunk at a time.
+    """
+    import keras
+    import numpy as np
+
+    from rnn_zoo.bundle import Prepared
+    from rnn_zoo.bundle import split_indices
+    from rnn_zoo.data import stream
+    from rnn_zoo.data.scaling import SequenceScaler
+    from rnn_zoo.validation import check_class_count
+
+    replicas = 1 if distribution is None else distribute.num_replicas(distribution)
+    jax = distribute.backend_name() == "jax"
+    if jax and args.batch_size % replicas:
+        raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} "
+                         "replicas (each takes an equal part of the global batch).")
+    for path in (args.data, args.validation, args.test):
+        if path is not None and not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file.")
+    print(f"scanning {args.data}", flush=True)
+    scan = stream.scan_sequences_npz(args.data)
+    if scan.labels is None and scan.targets is None:
+        raise UsageError("the NPZ file holds neither `labels` nor `targets`: nothing to "
+                         "learn.")
+    name, task = _configuration(args, "numeric", scan)
+    features = scan.features
+    others = {}
+    for option, path in (("--validation", args.validation), ("--test", args.test)):
+        if path is None:
+            continue
+        other = others[option] = stream.scan_sequences_npz(path)
+        if other.features != features:
+            raise UsageError(f"{option} {path}: {other.features} features; {args.data} has "
+                             f"{features}.")
+        if scan.labels is not None and (other.labels is None
+                                        or set(other.class_names) - set(scan.class_names)):
+            raise UsageError(f"{option} {path}: its labels {list(other.class_names)} are not "
+                             f"in {args.data}'s label set {list(scan.class_names)}.")
+        if scan.labels is None and (other.targets is None or other.targets.reshape(
+                len(other.targets), -1).shape[1] != scan.targets.reshape(
+                len(scan.targets), -1).shape[1]):
+            raise UsageError(f"{option} {path}: needs `targets` of {args.data}'s width.")
+    count = len(scan.lengths)
+    train_mask = validation_mask = None
+    train_count = count
+    if args.validation is None and args.validation_split > 0:
+        train_index, _ = split_indices(count, args.validation_split, args.seed)
+        train_mask = np.zeros(count, bool)
+        train_mask[train_index] = True
+        validation_mask = ~train_mask
+        train_count = len(train_index)
+        del train_index
+    task_args = {"num_features": int(features)}
+    if task == "sequence_classifier":
+        train_labels = scan.labels if train_mask is None else scan.labels[train_mask]
+        check_class_count(len(np.unique(train_labels)), "data", where="prepare")
+        task_args["num_classes"] = len(scan.class_names)
+        labels = tuple(scan.class_names)
+    else:
+        task_args["output_dim"] = int(scan.targets.reshape(count, -1).shape[1])
+        labels = ()
+    size = args.adapt_sample or stream.SAMPLE_SIZE
+    sample = stream.sample_sequences(args.data, scan, size=size, seed=args.seed,
+                                     mask=train_mask)
+    print(f"fitting the scaler on {len(sample)} of {train_count} training sequences "
+          f"(--adapt-sample {size})", flush=True)
+    scaler = SequenceScaler.fit(sample)
+    del sample
+    epoch = [0]
+    recorder = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda number, logs=None: epoch.__setitem__(0, number))
+
+    def dataset(path, source, records, mask=None, shuffle=0):
+        extra = (records % args.batch_size) % replicas if jax else 0
+        if extra:
+            print(f"{path}: leaving out the last {extra} of {records} records: a partial "
+                  f"batch must split evenly over {replicas} replicas.", flush=True)
+        return stream.sequence_dataset(path, source, scaler, batch_size=args.batch_size,
+                                       num_records=records - extra, mask=mask,
+                                       shuffle_buffer=shuffle, seed=args.seed,
+                                       epoch=lambda: epoch[0])
+
+    validation = test = None
+    validation_count = 0
+    if validation_mask is not None:
+        validation_count = count - train_count
+        validation = dataset(args.data, scan, validation_count, validation_mask)
+    elif args.validation is not None:
+        validation_count = len(others["--validation"].lengths)
+        validation = dataset(args.validation, others["--validation"], validation_count)
+    if args.test is not None:
+        test = dataset(args.test, others["--test"], len(others["--test"].lengths))
+    prepared = Prepared(
+        x_train=dataset(args.data, scan, train_count, train_mask,
+                        SHUFFLE_BUFFER if args.shuffle_buffer is None else args.shuffle_buffer),
+        y_train=None, x_val=validation, x_test=test, preprocessor=scaler, labels=labels,
+        task=task, task_args=task_args)
+    return name, task, prepared, train_count, validation_count, recorder
+
+
 def run(args):
     kind = _kind(args.data)
     _check(args)
@@ -408,9 +515,13 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     callbacks = _weight_noise(args) or []
     if args.stream:
-        name, task = _configuration(args, kind, None)
-        prepared, train_count, validation_count, recorder = _streamed(args, task,
-                                                                      distribution)
+        if kind == "numeric":
+            name, task, prepared, train_count, validation_count, recorder = \
+                _streamed_sequences(args, distribution)
+        else:
+            name, task = _configuration(args, kind, None)
+            prepared, train_count, validation_count, recorder = _streamed(args, task,
+                                                                          distribution)
         callbacks.append(recorder)
         with distribute.scope(distribution):
             model = _build(args, name, task, prepared.task_args)

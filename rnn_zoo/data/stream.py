@@ -20,12 +20,17 @@ batch, a sample and the label set, whatever the file's size:
   under `tf.distribute`, is sharded across the workers by batch
   (`AutoShardPolicy.DATA`: each worker reads the file and keeps its batches).
   A bool `mask` by record index picks a split of one file, and a seeded
-  shuffle buffer mixes a file sorted by label.
+  shuffle buffer mixes a file sorted by label;
+* `scan_sequences_npz(path)`, `sample_sequences(path, scan)` and
+  `sequence_dataset(path, scan, scaler)`: the same for an `.npz` of padded
+  sequences (`x`, `lengths`, `labels`/`targets`): the per-record arrays are
+  read, `x` streams a chunk at a time, and the `SequenceScaler` fits on a
+  bounded sample of rows.
 
 `rnn-zoo train DATA --stream` puts these together (see its help).
 
-This module imports only numpy and the standard library; `text_dataset`
-imports TensorFlow when called.
+This module imports only numpy and the standard library; `text_dataset` and
+`sequence_dataset` import TensorFlow when called.
 
 Example:
 
@@ -47,8 +52,10 @@ import json
 import os
 import random
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,10 +65,14 @@ from rnn_zoo.data.readers import DataError
 
 __all__ = [
     "SAMPLE_SIZE",
+    "SequenceScan",
     "iter_npz_rows",
     "iter_text_records",
+    "sample_sequences",
     "sample_texts",
+    "scan_sequences_npz",
     "scan_text_file",
+    "sequence_dataset",
     "text_dataset",
 ]
 
@@ -363,7 +374,11 @@ def iter_npz_rows(path: str | os.PathLike, key: str, rows: int = 1024) -> Iterat
 def _read_exactly(stream: io.BufferedIOBase, size: int, name: str, key: str) -> bytes:
     chunks, left = [], size
     while left:
-        chunk = stream.read(left)
+        try:
+            chunk = stream.read(left)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+            # A damaged member shows only as its bytes are read (CRC, deflate stream).
+            raise DataError(f"{name}, {key!r}: damaged archive member ({err}).") from None
         if not chunk:
             raise DataError(f"{name}, {key!r}: the array ends early (truncated archive).")
         chunks.append(chunk)
@@ -423,11 +438,7 @@ def text_dataset(path: str | os.PathLike, vectorizer: Any, class_names: tuple[st
     name = os.fspath(path)
     mask = _check_mask(mask)
     ids = {label: i for i, label in enumerate(class_names)}
-    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) \
-            or shuffle_buffer < 0:
-        raise ValueError("Invalid value received for argument `shuffle_buffer`. Expected an "
-                         f"integer >= 0. Received: shuffle_buffer={shuffle_buffer!r}")
-
+    _check_shuffle_buffer(shuffle_buffer)
     passes = [0]
 
     def in_file_order():
@@ -448,16 +459,7 @@ def text_dataset(path: str | os.PathLike, vectorizer: Any, class_names: tuple[st
         # tf.distribute is not this process's: pass k draws from
         # Random((seed, k)), the same on every worker.
         chooser = random.Random(f"{seed}:{passes[0] if epoch is None else int(epoch())}")
-        buffer = []
-        for record in in_file_order():
-            if len(buffer) < shuffle_buffer:
-                buffer.append(record)
-                continue
-            slot = chooser.randrange(shuffle_buffer)
-            yield buffer[slot]
-            buffer[slot] = record
-        chooser.shuffle(buffer)
-        yield from buffer
+        yield from _buffer_shuffled(in_file_order(), shuffle_buffer, chooser)
         passes[0] += 1
 
     dataset = tf.data.Dataset.from_generator(
@@ -470,4 +472,332 @@ def text_dataset(path: str | os.PathLike, vectorizer: Any, class_names: tuple[st
             -(-int(num_records) // batch_size)))
     dataset = dataset.map(lambda texts, labels: (vectorizer.tf_vectorize(texts), labels),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_shuffle_buffer(shuffle_buffer: Any) -> None:
+    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) \
+            or shuffle_buffer < 0:
+        raise ValueError("Invalid value received for argument `shuffle_buffer`. Expected an "
+                         f"integer >= 0. Received: shuffle_buffer={shuffle_buffer!r}")
+
+
+def _buffer_shuffled(records, size: int, chooser: random.Random):
+    """`records` through a buffer of `size`: each record out is a random one of the buffer."""
+    buffer = []
+    for record in records:
+        if len(buffer) < size:
+            buffer.append(record)
+            continue
+        slot = chooser.randrange(size)
+        yield buffer[slot]
+        buffer[slot] = record
+    chooser.shuffle(buffer)
+    yield from buffer
+
+
+class SequenceScan(NamedTuple):
+    """What `scan_sequences_npz` reads of an `.npz`: all but the rows of `x`.
+
+    Attributes:
+        width: T, the time dimension of `x`.
+        features: F.
+        lengths: int32 `[n]`.
+        labels: int32 `[n]` class ids, or None.
+        class_names: tuple of str (empty without labels).
+        targets: float32 `[n]` or `[n, k]`, or None.
+    """
+
+    width: int
+    features: int
+    lengths: np.ndarray
+    labels: np.ndarray | None
+    class_names: tuple[str, ...]
+    targets: np.ndarray | None
+
+
+_NPZ_KEYS = ("x", "lengths", "labels", "class_names", "targets")
+
+
+def _npz_shapes(name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """`{key: (shape, dtype)}` from each member's header; no array data is read."""
+    try:
+        archive = zipfile.ZipFile(name)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise DataError(f"{name}: not a readable .npz archive ({err}).") from None
+    shapes = {}
+    with archive:
+        for member in archive.namelist():
+            key = member[:-4] if member.endswith(".npy") else member
+            if key not in _NPZ_KEYS:
+                hint = (" (--stream reads the padded layout 'x'; drop --stream for "
+                        "'values' + 'lengths')" if key == "values" else "")
+                raise DataError(f"{name}: unknown key {key!r}; expected keys among "
+                                f"{list(_NPZ_KEYS)}{hint}.")
+            with archive.open(member) as stream:
+                try:
+                    version = np.lib.format.read_magic(stream)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = read_header(stream)
+                except ValueError as err:
+                    raise DataError(f"{name}, {key!r}: damaged array header ({err}).") from None
+            shapes[key] = (tuple(shape), dtype)
+    return shapes
+
+
+def _whole_array(name: str, key: str) -> np.ndarray:
+    chunks = list(iter_npz_rows(name, key, rows=65536))
+    return np.concatenate(chunks) if chunks else np.zeros((0,))
+
+
+def scan_sequences_npz(path: str | os.PathLike) -> SequenceScan:
+    """Check an `.npz` of padded sequences and read all of it but `x`.
+
+    The layout is `read_sequences_npz`'s padded one: `x` `[n, T, F]` (or
+    `[n, T]`), optional `lengths`, and `labels` (+ `class_names`) or
+    `targets`, with its checks and limits except the file size. Only `x`,
+    the big array, is left on disk: it is checked from its header here and
+    row by row by `sample_sequences`.
+
+    Args:
+        path: the `.npz` file.
+
+    Returns:
+        A `SequenceScan`: `x`'s width and features, and the file's
+        `lengths`, `labels`, `class_names` and `targets`.
+
+    Raises:
+        DataError: a damaged archive, an unknown or missing key (the
+            concatenated `values` layout is not streamed), a wrong shape or
+            dtype, a bad length or label, or a size past a limit.
+
+    Example:
+        >>> scan = scan_sequences_npz("series.npz")  # doctest: +SKIP
+        >>> len(scan.lengths), scan.width, scan.features  # doctest: +SKIP
+        (1000000, (200, 3))
+    """
+    name = os.fspath(path)
+    shapes = _npz_shapes(name)
+    if "x" not in shapes:
+        raise DataError(f"{name}: found keys {sorted(shapes)!r}; expected 'x' (padded "
+                        "sequences [n, T, F]).")
+    shape, dtype = shapes["x"]
+    if len(shape) not in (2, 3) or dtype.kind not in "fiub" or 0 in shape:
+        raise DataError(f"{name}, key 'x': {dtype} array of shape {shape}; expected a "
+                        "numeric array [n, T, F] or [n, T] with no empty axis.")
+    n, width = shape[0], shape[1]
+    features = shape[2] if len(shape) == 3 else 1
+    for value, what, limit in ((n, "the number of records", "MAX_ROWS"),
+                               (width, "the time dimension", "MAX_SEQUENCE_LENGTH"),
+                               (features, "the number of features", "MAX_FEATURES")):
+        if value > getattr(limits, limit):
+            raise readers._exceeds(name, "key 'x'", what, value, limit)
+    for key in ("lengths", "labels"):
+        if key in shapes and shapes[key][1].kind not in "iuf":
+            raise DataError(f"{name}, key {key!r}: dtype {shapes[key][1]}; expected integers.")
+    if "lengths" in shapes:
+        lengths = _whole_array(name, "lengths")
+        if lengths.shape != (n,):
+            raise DataError(f"{name}, key 'lengths': shape {lengths.shape}; expected ({n},) "
+                            "(rows of 'x').")
+        readers._check_whole(name, "lengths", lengths, "length")
+        readers._check_lengths(name, lengths, width)
+    else:
+        lengths = np.full(n, width, dtype=np.int64)
+    labels, class_names, targets = None, (), None
+    if "class_names" in shapes and "labels" not in shapes:
+        raise DataError(f"{name}: key 'class_names' needs key 'labels' (one class id per record).")
+    if "labels" in shapes:
+        raw = _whole_array(name, "labels")
+        if raw.shape != (n,):
+            raise DataError(f"{name}, key 'labels': shape {raw.shape}; expected ({n},).")
+        readers._check_whole(name, "labels", raw, "label")
+        if "class_names" in shapes:
+            class_names = readers._class_names(name, _whole_array(name, "class_names"))
+        high = len(class_names) - 1 if class_names else limits.MAX_CLASSES - 1
+        bad = readers._first((raw < 0) | (raw > high))
+        if bad is not None:
+            raise DataError(f"{name}, record {bad + 1}: label {raw[bad]} in key 'labels'; "
+                            f"expected a class id in 0..{high}.")
+        labels = raw.astype(np.int32)
+        if not class_names:
+            class_names = tuple(str(i) for i in range(int(labels.max()) + 1))
+    if "targets" in shapes:
+        if shapes["targets"][1].kind not in "fiub":
+            raise DataError(f"{name}, key 'targets': dtype {shapes['targets'][1]}; expected "
+                            "numbers.")
+        raw = _whole_array(name, "targets")
+        if len(raw) != n:
+            raise DataError(f"{name}, key 'targets': shape {raw.shape}; expected [{n}] or "
+                            f"[{n}, k].")
+        if raw.dtype.kind == "f":
+            flat = raw.reshape(n, -1)
+            bad = readers._first(readers._not_float32(flat))
+            if bad is not None:
+                record, column = np.unravel_index(bad, flat.shape)
+                raise readers._refuse_value(name, f"record {record + 1}, key 'targets'",
+                                            flat[record, column])
+        targets = raw.astype(np.float32)
+    return SequenceScan(int(width), int(features), lengths.astype(np.int32), labels,
+                        class_names, targets)
+
+
+def _sequence_chunks(name: str, scan: SequenceScan, rows: int = 1024):
+    """`(first record index, float32 x chunk [k, T, F] with padding 0.0)`, checked."""
+    width = scan.width
+    start = 0
+    for raw in iter_npz_rows(name, "x", rows=rows):
+        if raw.ndim == 2:
+            raw = raw[:, :, None]
+        if start + len(raw) > len(scan.lengths):
+            raise DataError(f"{name}: more rows of 'x' than the {len(scan.lengths)} scanned; "
+                            "the file changed while it was read.")
+        mask = np.arange(width)[None, :] < scan.lengths[start:start + len(raw), None]
+        if raw.dtype.kind == "f":
+            bad = readers._first(readers._not_float32(raw) & mask[:, :, None])
+            if bad is not None:
+                record, step, feature = np.unravel_index(bad, raw.shape)
+                raise readers._refuse_value(name, f"record {start + record + 1}, step "
+                                            f"{step + 1}", raw[record, step, feature])
+        with np.errstate(invalid="ignore", over="ignore"):
+            x = raw.astype(np.float32)
+        x[~mask] = 0.0
+        yield start, x
+        start += len(x)
+
+
+def sample_sequences(path: str | os.PathLike, scan: SequenceScan,
+                     size: int = SAMPLE_SIZE, seed: int = 0,
+                     mask: np.ndarray | None = None) -> readers.SequenceData:
+    """A uniform, seeded sample of `size` sequences (all if fewer), checking every row.
+
+    Reservoir sampling as `sample_texts`, over the rows of `x` marked in
+    `mask`; the pass also checks every row's real steps (no NaN, infinity or
+    value past float32), as `read_sequences_npz` does, so a bad value is
+    found before training. This is what `SequenceScaler.fit` sees under
+    `rnn-zoo train --stream`.
+
+    Args:
+        path: the `.npz` file.
+        scan: its `scan_sequences_npz` result.
+        size: int >= 1, default `SAMPLE_SIZE`.
+        seed: int, default 0.
+        mask: None (every row) or a 1-D bool array by row (e.g. the training split).
+
+    Returns:
+        A `SequenceData` of the sampled rows (x and lengths), in file order.
+
+    Example:
+        >>> scan = scan_sequences_npz("series.npz")  # doctest: +SKIP
+        >>> SequenceScaler.fit(sample_sequences("series.npz", scan, size=5000))  # doctest: +SKIP
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError("Invalid value received for argument `size`. Expected an integer "
+                         f">= 1. Received: size={size!r}")
+    name = os.fspath(path)
+    mask = _check_mask(mask)
+    chooser = random.Random(seed)
+    reservoir: list[tuple[int, int]] = []
+    rows: list[np.ndarray] = []
+    seen = 0
+    for start, x in _sequence_chunks(name, scan):
+        for offset in range(len(x)):
+            index = start + offset
+            if mask is not None and not mask[index]:
+                continue
+            if seen < size:
+                reservoir.append((seen, index))
+                rows.append(x[offset].copy())
+            else:
+                slot = chooser.randrange(seen + 1)
+                if slot < size:
+                    reservoir[slot] = (seen, index)
+                    rows[slot] = x[offset].copy()
+            seen += 1
+    if not rows:
+        raise DataError(f"{name}: no record to sample; expected at least one.")
+    order = sorted(range(len(rows)), key=lambda i: reservoir[i][0])
+    indices = [reservoir[i][1] for i in order]
+    return readers.SequenceData(np.stack([rows[i] for i in order]), scan.lengths[indices])
+
+
+def sequence_dataset(path: str | os.PathLike, scan: SequenceScan, scaler: Any, *,
+                     batch_size: int = 32, num_records: int | None = None,
+                     mask: np.ndarray | None = None, shuffle_buffer: int = 0, seed: int = 0,
+                     epoch: Any = None):
+    """A `tf.data.Dataset` of `(scaled x, label or target)` batches streaming an `.npz`.
+
+    Rows of `x` are read a chunk at a time (`iter_npz_rows`), standardised by
+    `scaler` (None: kept raw) and batched; labels / targets come from `scan`.
+    Split (`mask`), shuffle and epoch seeding, sharding and cardinality are
+    as in `text_dataset`.
+
+    Args:
+        path: the `.npz` file.
+        scan: its `scan_sequences_npz` result.
+        scaler: a fitted `SequenceScaler`, or None.
+        batch_size: int >= 1, the global batch. Default 32.
+        num_records: selected rows to read, or None (all).
+        mask: None, or a 1-D bool array by row.
+        shuffle_buffer: int >= 0, default 0 (file order).
+        seed: int, the shuffle's seed.
+        epoch: None, or a function giving the epoch about to start.
+
+    Returns:
+        The dataset: float32 x `[batch, T, F]` and int32 labels `[batch]`
+        (classification) or float32 targets `[batch, k]` (regression).
+
+    Example:
+        >>> ds = sequence_dataset("series.npz", scan, scaler, batch_size=64)  # doctest: +SKIP
+    """
+    import tensorflow as tf
+
+    name = os.fspath(path)
+    mask = _check_mask(mask)
+    _check_shuffle_buffer(shuffle_buffer)
+    n = len(scan.lengths)
+    if scan.labels is not None:
+        targets = scan.labels
+        target_spec = tf.TensorSpec((), tf.int32)
+    else:
+        targets = scan.targets.reshape(n, -1)
+        target_spec = tf.TensorSpec((targets.shape[1],), tf.float32)
+    passes = [0]
+
+    def in_file_order():
+        taken = 0
+        for start, x in _sequence_chunks(name, scan):
+            if mask is not None:
+                keep = np.flatnonzero(mask[start:start + len(x)])
+            else:
+                keep = np.arange(len(x))
+            if not len(keep):
+                continue
+            rows = x[keep]
+            if scaler is not None:
+                rows = scaler.transform(readers.SequenceData(rows, scan.lengths[start + keep]))
+            for row, index in zip(rows, start + keep):
+                if num_records is not None and taken >= num_records:
+                    return
+                taken += 1
+                yield row, targets[index]
+
+    def records():
+        if shuffle_buffer < 2:
+            yield from in_file_order()
+            return
+        # Random((seed, k)), as text_dataset: the same order on every worker.
+        chooser = random.Random(f"{seed}:{passes[0] if epoch is None else int(epoch())}")
+        yield from _buffer_shuffled(in_file_order(), shuffle_buffer, chooser)
+        passes[0] += 1
+
+    x_spec = tf.TensorSpec((scan.width, scan.features), tf.float32)
+    dataset = tf.data.Dataset.from_generator(records, output_signature=(x_spec, target_spec))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options).batch(batch_size)
+    if num_records is not None:
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(
+            -(-int(num_records) // batch_size)))
     return dataset.prefetch(tf.data.AUTOTUNE)
