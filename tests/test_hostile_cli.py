@@ -231,6 +231,9 @@ CASES = [
     ("train-tokenizer", _flag(_TRAIN, "--tokenizer", "spacy"), "--tokenizer"),
     ("train-model-unknown", _flag(_TRAIN, "--model", "no_such_model"), "no_such_model"),
     ("train-preset-unknown", _flag(_TRAIN, "--preset", "no_such_preset"), "no_such_preset"),
+    ("train-stream-preset-adapt-sample",
+     [*_TRAIN, "--stream", "--preset", "sentiment_rotten_tomatoes_en", "--adapt-sample", "5"],
+     "--adapt-sample"),
     ("train-text-column", _flag(_TRAIN, "--text-column", "review"), "review"),
     ("train-label-column", _flag(_TRAIN, "--label-column", "stars"), "stars"),
     # tune: the spec file

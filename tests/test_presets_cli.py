@@ -151,21 +151,15 @@ def test_predict_preset_bad_usage_exits_2_with_one_line(argv, message, capsys):
 # ------------------------------------------------------------------------- train
 
 
-@pytest.mark.multi_backend
-def test_train_preset_replaces_the_head_and_improves_on_new_labels(tmp_path, capsys):
+def _tuned_on_topics(folder):
+    """Check the sentiment preset fine-tuned on TOPICS in `folder`; `(before, after)` scores.
+
+    `before` is a fresh 3-class head on the preset (the run's start, seed 0),
+    `after` the tuned bundle, both evaluated on every TOPICS sentence.
+    """
     import keras
 
-    data = _topics_csv(tmp_path)
-    out = tmp_path / "topics"
-    status = main(["train", data, "--preset", SENTIMENT, "-o", str(out), "--epochs", "25",
-                   "--batch-size", "6", "--validation-split", "0", "--patience", "25",
-                   "--learning-rate", "0.005", "--no-tensorboard"])
-    assert status == 0
-    printed = capsys.readouterr().out
-    assert f"fine-tuning preset {SENTIMENT}: vocabulary kept, head replaced (3 classes)" \
-        in printed
-    tuned = Bundle.load(out)
-    base = presets.from_preset(SENTIMENT)
+    tuned, base = Bundle.load(folder), presets.from_preset(SENTIMENT)
     assert tuned.labels == ("food", "sport", "weather")
     assert tuned.vectorizer.vocabulary == base.vectorizer.vocabulary
     assert tuned.vectorizer.max_length == base.vectorizer.max_length
@@ -176,8 +170,22 @@ def test_train_preset_replaces_the_head_and_improves_on_new_labels(tmp_path, cap
     keras.utils.set_random_seed(0)
     fresh = presets.from_preset(SENTIMENT, num_classes=3)
     x = fresh.preprocess(texts)
-    before = fresh.model.evaluate(x, y, verbose=0, return_dict=True)
-    after = tuned.model.evaluate(x, y, verbose=0, return_dict=True)
+    return (fresh.model.evaluate(x, y, verbose=0, return_dict=True),
+            tuned.model.evaluate(x, y, verbose=0, return_dict=True))
+
+
+@pytest.mark.multi_backend
+def test_train_preset_replaces_the_head_and_improves_on_new_labels(tmp_path, capsys):
+    data = _topics_csv(tmp_path)
+    out = tmp_path / "topics"
+    status = main(["train", data, "--preset", SENTIMENT, "-o", str(out), "--epochs", "25",
+                   "--batch-size", "6", "--validation-split", "0", "--patience", "25",
+                   "--learning-rate", "0.005", "--no-tensorboard"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert f"fine-tuning preset {SENTIMENT}: vocabulary kept, head replaced (3 classes)" \
+        in printed
+    before, after = _tuned_on_topics(out)
     assert after["loss"] < before["loss"]
     assert after["accuracy"] > before["accuracy"]
     assert after["accuracy"] >= 0.9
@@ -195,6 +203,62 @@ def test_train_preset_keeps_the_head_when_the_labels_are_the_presets(tmp_path, c
     assert "head kept (2 classes)" in capsys.readouterr().out
     # The CSV names "positive" first; the ids follow the preset's order.
     assert Bundle.load(out).labels == ("negative", "positive")
+
+
+def test_streamed_fine_tuning_keeps_the_vocabulary_and_learns_new_labels(tmp_path, capsys):
+    out = tmp_path / "stream"
+    assert main(["train", _topics_csv(tmp_path), "--preset", SENTIMENT, "--stream",
+                 "--epochs", "6", "--batch-size", "6", "--learning-rate", "0.01",
+                 "--validation-split", "0.2", "--no-tensorboard", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "head replaced (3 classes)" in printed
+    assert "14 training, 4 validation examples" in printed  # split_indices' rule
+    assert "adapting the vocabulary" not in printed
+    before, after = _tuned_on_topics(out)
+    assert after["loss"] < before["loss"]
+
+
+def test_streamed_fine_tuning_of_a_series_preset_keeps_its_label_order(tmp_path, capsys):
+    # The slice's class names in reverse order: ids must be mapped to the preset's.
+    sliced = np.load(SLICE)
+    names = list(presets.from_preset(VOWELS).labels)
+    order = names[::-1]
+    data = tmp_path / "reversed.npz"
+    np.savez(data, x=sliced["x"],
+             labels=np.array([order.index(names[i]) for i in sliced["labels"]]),
+             class_names=np.array(order))
+    out = tmp_path / "tuned"
+    assert main(["train", str(data), "--preset", VOWELS, "--stream", "--epochs", "1",
+                 "--validation-split", "0", "--learning-rate", "1e-9", "--no-tensorboard",
+                 "-o", str(out)]) == 0
+    assert "head kept" in capsys.readouterr().out
+    tuned, base = Bundle.load(out), presets.from_preset(VOWELS)
+    assert tuned.labels == base.labels
+    # A learning rate of 1e-9 leaves the weights as they were: the same predictions.
+    np.testing.assert_allclose(tuned.predict(sliced["x"]), base.predict(sliced["x"]),
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--adapt-sample", "10"], "--adapt-sample fits a new vocabulary"),
+])
+def test_streamed_fine_tuning_refuses_what_it_cannot_keep(tmp_path, capsys, extra, expected):
+    assert main(["train", _topics_csv(tmp_path), "--preset", SENTIMENT, "--stream",
+                 "-o", str(tmp_path / "o"), *extra]) == 2
+    assert expected in _error_line(capsys)
+
+
+def test_streamed_fine_tuning_refuses_series_of_other_features_or_targets(tmp_path, capsys):
+    npz = tmp_path / "series.npz"
+    np.savez(npz, x=np.ones((4, 3, 5), "float32"), labels=np.array([0, 1, 0, 1]))
+    assert main(["train", str(npz), "--preset", VOWELS, "--stream",
+                 "-o", str(tmp_path / "a")]) == 2
+    assert "reads 12 features per step" in _error_line(capsys)
+    np.savez(npz, x=np.ones((4, 3, 12), "float32"), targets=np.ones(4, "float32"))
+    assert main(["train", str(npz), "--preset", VOWELS, "--stream",
+                 "-o", str(tmp_path / "b")]) == 2
+    assert "holds `targets`, not `labels`" in _error_line(capsys)
+    assert not (tmp_path / "a" / "model.keras").exists()
 
 
 def test_train_preset_refuses_data_of_the_other_kind(tmp_path, capsys):

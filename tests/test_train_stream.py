@@ -70,6 +70,27 @@ def test_streamed_training_writes_a_bundle_that_loads_and_predicts(tmp_path, cap
     assert metrics["epochs_completed"] == 1 and "val_loss" in metrics["history"]
 
 
+def test_a_streamed_run_rerun_resumes_where_it_stopped(tmp_path, capsys):
+    """Epoch k's shuffle is seeded by k, so a resumed run sees what an unbroken one saw."""
+    from rnn_zoo import Bundle
+
+    data = _write_csv(tmp_path / "reviews.csv", rows=120)
+    argv = ["train", data, "--stream", "--shuffle-buffer", "16", "--batch-size", "16",
+            "--units", "4", "--no-tensorboard"]
+    assert main([*argv, "--epochs", "3", "-o", str(tmp_path / "unbroken")]) == 0
+    assert main([*argv, "--epochs", "1", "-o", str(tmp_path / "broken")]) == 0
+    assert main([*argv, "--epochs", "3", "-o", str(tmp_path / "broken")]) == 0
+    assert "resumed from epoch 1" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "broken" / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == 3 and metrics["resumed_from_epoch"] == 1
+    unbroken = json.loads((tmp_path / "unbroken" / "metrics.json").read_text())
+    np.testing.assert_allclose(metrics["history"]["loss"], unbroken["history"]["loss"],
+                               rtol=1e-5)
+    for a, b in zip(Bundle.load(tmp_path / "broken").model.get_weights(),
+                    Bundle.load(tmp_path / "unbroken").model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_stream_and_in_memory_split_alike_and_learn_the_same_vocabulary(tmp_path, capsys):
     """Fewer training texts than the sample: the vocabulary is the in-memory path's.
 
@@ -275,6 +296,37 @@ def test_a_seeded_shuffle_buffer_reorders_npz_rows_the_same_way_each_time(tmp_pa
     assert list(one) != list(zero)
 
 
+def test_the_concatenated_values_layout_streams_as_read_in_memory(tmp_path, capsys):
+    from rnn_zoo.data import readers
+    from rnn_zoo.data import stream
+
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(1, 9, 37)
+    values = rng.normal(size=(int(lengths.sum()), 3)).astype("float32")
+    data = str(tmp_path / "concatenated.npz")
+    np.savez(data, values=values, lengths=lengths, labels=np.arange(37) % 3)
+    whole = readers.read_sequences_npz(data)
+    scan = stream.scan_sequences_npz(data)
+    assert (scan.layout, scan.width, scan.features) == ("values", int(lengths.max()), 3)
+    np.testing.assert_array_equal(scan.lengths, whole.lengths)
+    # Chunks of 5 records read 5 * T steps at a time: records straddle the reads.
+    chunks = list(stream._sequence_chunks(data, scan, rows=5))
+    assert [start for start, _ in chunks] == list(range(0, 37, 5))
+    np.testing.assert_array_equal(np.concatenate([x for _, x in chunks]), whole.x)
+    batches = list(stream.sequence_dataset(data, scan, None, batch_size=8, num_records=37))
+    np.testing.assert_array_equal(np.concatenate([b[0].numpy() for b in batches]), whole.x)
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]),
+                                  whole.labels)
+    # Trained with --stream, it gets the in-memory path's split and scaler.
+    common = ["train", data, *SEQ_FAST, "--seed", "3", "--validation-split", "0.2"]
+    assert main([*common, "-o", str(tmp_path / "memory")]) == 0
+    assert main([*common, "-o", str(tmp_path / "stream"), "--stream"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("30 training, 7 validation examples") == 2, printed
+    assert (tmp_path / "stream" / "scaler.json").read_text() == \
+        (tmp_path / "memory" / "scaler.json").read_text()
+
+
 @pytest.mark.multi_backend
 def test_streamed_npz_bundles_load_and_predict(tmp_path, capsys):
     from rnn_zoo import Bundle
@@ -303,7 +355,8 @@ def test_streamed_npz_bundles_load_and_predict(tmp_path, capsys):
     assert "val_loss" in json.loads((out / "metrics.json").read_text())["history"]
 
 
-@pytest.mark.parametrize("case", ["nan", "label", "values layout", "not an archive",
+@pytest.mark.parametrize("case", ["nan", "label", "values sum", "values nan",
+                                  "values without lengths", "not an archive",
                                   "damaged member", "no labels", "validation features"])
 def test_a_bad_npz_exits_2_with_one_line(tmp_path, capsys, case):
     data = str(tmp_path / "series.npz")
@@ -316,9 +369,17 @@ def test_a_bad_npz_exits_2_with_one_line(tmp_path, capsys, case):
     elif case == "label":
         np.savez(data, x=np.ones((3, 4, 2)), labels=[0, 1, 2], class_names=["a", "b"])
         expected = "record 3: label 2"
-    elif case == "values layout":
-        np.savez(data, values=np.ones((5, 2)), lengths=[2, 3], labels=[0, 1])
-        expected = "unknown key 'values'"
+    elif case == "values sum":
+        np.savez(data, values=np.ones((6, 2)), lengths=[2, 3], labels=[0, 1])
+        expected = "key 'values': 6 rows; expected sum(lengths) = 5"
+    elif case == "values nan":
+        values = np.ones((9, 2))
+        values[6, 1] = np.inf
+        np.savez(data, values=values, lengths=[2, 3, 4], labels=[0, 1, 0])
+        expected = "record 3, step 2: value inf"
+    elif case == "values without lengths":
+        np.savez(data, values=np.ones((5, 2)), labels=[0, 1])
+        expected = "key 'values' needs key 'lengths'"
     elif case == "not an archive":
         (tmp_path / "series.npz").write_text("not a zip")
         expected = "not a readable .npz archive"

@@ -13,10 +13,10 @@ Written to `--output-dir`, a bundle folder (`rnn_zoo.Bundle.load(DIR)`):
 `training_state.json` and TensorBoard logs. Running the same command again
 resumes an interrupted run (`--no-resume` starts over).
 
-`--stream` trains on a CSV/JSONL file, or an NPZ of padded sequences (`x`),
-without loading it: the records (rows of `x`) are read through tf.data, every
-epoch, and the vocabulary (or the scaler) is fitted on a bounded sample of the
-training split (`--adapt-sample`).
+`--stream` trains on a CSV/JSONL file, or an NPZ of sequences (padded `x` or
+concatenated `values`), without loading it: the records are read through
+tf.data, every epoch, and the vocabulary (or the scaler) is fitted on a bounded
+sample of the training split (`--adapt-sample`), or kept from --preset.
 
 `--preset NAME` fine-tunes a pretrained preset (`rnn-zoo presets`) instead of
 building a new model: the preset's vocabulary (or scaler) is kept, and its
@@ -113,9 +113,10 @@ def register(subparsers):
                       "again, sharded by batch across --data-parallel workers. Memory holds "
                       "the sample, a shuffle buffer and 1 byte per record for the split "
                       "(8 while the split is drawn). "
-                      "An NPZ streams the rows of its padded 'x' a chunk at a time (its "
-                      "lengths and labels/targets are read) and fits the scaler on "
-                      "--adapt-sample training rows. Not with --preset")
+                      "An NPZ streams the rows of its padded 'x' (or its concatenated "
+                      "'values') a chunk at a time (its lengths and labels/targets are read) "
+                      "and fits the scaler on --adapt-sample training rows. With --preset "
+                      "the preset's vocabulary or scaler is kept instead")
     text.add_argument("--adapt-sample", type=int, default=None, metavar="N",
                       help="with --stream: adapt the vocabulary (NPZ: fit the scaler) on a "
                       "uniform, seeded sample of N training texts (rows) (default 100000, "
@@ -234,16 +235,40 @@ def _fine_tuning(args, data, validation, test):
     bundle, prepared = presets.prepare_fine_tuning(
         args.preset, data, validation_split=args.validation_split, seed=args.seed,
         validation=validation, test=test)
+    return _ready_to_fine_tune(args, bundle), prepared
+
+
+def _ready_to_fine_tune(args, bundle):
+    """The preset bundle's model, recompiled for --learning-rate; says what was kept."""
+    model = bundle.model
     if args.learning_rate is not None:
         import keras
 
-        model = bundle.model
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=args.learning_rate),
                       loss=model.loss, metrics=list(tasks.get_task(bundle.task).metrics))
     kept = "kept" if bundle.metadata.get("fine_tuning_head") is None else "replaced"
     print(f"fine-tuning preset {args.preset}: vocabulary kept, head {kept} "
-          f"({len(prepared.labels)} classes)", flush=True)
-    return bundle.model, prepared
+          f"({len(bundle.labels)} classes)", flush=True)
+    return model
+
+
+def _streamed_preset(args, class_names, distribution, features=None):
+    """`(model, labels, preprocessor)` for --stream --preset: the preset, head as needed.
+
+    `labels` is the order the data's label ids must follow (the preset's own
+    when it has the same labels).
+    """
+    from rnn_zoo import presets
+
+    with distribute.scope(distribution):
+        preset = presets.from_preset(args.preset)
+        if features is not None and preset.model.inputs[0].shape[-1] != features:
+            raise UsageError(f"--preset {args.preset} reads "
+                             f"{preset.model.inputs[0].shape[-1]} features per step; "
+                             f"{args.data} has {features}.")
+        bundle = presets.fine_tuning_bundle(preset, class_names)
+        model = _ready_to_fine_tune(args, bundle)
+    return model, bundle.labels, bundle.preprocessor
 
 
 def _check(args):
@@ -289,41 +314,89 @@ def _check_stream(args, kind):
                 raise UsageError(f"--{option.replace('_', '-')} needs --stream (without it "
                                  "the whole file is read, adapted on and shuffled).")
         return
-    if args.preset is not None:
-        raise UsageError("--stream cannot fine-tune a --preset yet; drop one of them.")
+    if args.preset is not None and args.adapt_sample is not None:
+        raise UsageError("--adapt-sample fits a new vocabulary or scaler; --preset keeps the "
+                         "preset's: drop one of them.")
     if args.adapt_sample is not None and args.adapt_sample < 1:
         raise UsageError(f"--adapt-sample must be >= 1; got {args.adapt_sample}.")
     if args.shuffle_buffer is not None and args.shuffle_buffer < 0:
         raise UsageError(f"--shuffle-buffer must be >= 0; got {args.shuffle_buffer}.")
 
 
-def _streamed(args, task, distribution):
-    """`(prepared, train count, validation count, callback)` for --stream: datasets.
+def _stream_replicas(args, distribution):
+    """`(replicas, on JAX)`, after refusing what would fail after a long scan."""
+    replicas = 1 if distribution is None else distribute.num_replicas(distribution)
+    jax = distribute.backend_name() == "jax"
+    if jax and args.batch_size % replicas:
+        raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} "
+                         "replicas (each takes an equal part of the global batch).")
+    for path in (args.data, args.validation, args.test):
+        if path is not None and not os.path.exists(path):
+            raise FileNotFoundError(f"{path}: no such file.")
+    return replicas, jax
 
-    The callback records the epoch, which seeds each epoch's shuffle.
+
+def _split_mask(count, args):
+    """`(train mask, validation mask, train count)`: `bundle.split_indices`' split as masks.
+
+    Both masks are None (and every record trains) without a validation split
+    taken from --data.
+    """
+    import numpy as np
+
+    from rnn_zoo.bundle import split_indices
+
+    if args.validation is not None or args.validation_split <= 0:
+        return None, None, count
+    train_index, _ = split_indices(count, args.validation_split, args.seed)
+    train_mask = np.zeros(count, bool)
+    train_mask[train_index] = True
+    return train_mask, ~train_mask, len(train_index)
+
+
+def _epoch_recorder():
+    """`(epoch, callback)`: the callback keeps `epoch[0]` at the epoch being trained.
+
+    Each epoch's shuffle is seeded with its number.
+    """
+    import keras
+
+    epoch = [0]
+    return epoch, keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda number, logs=None: epoch.__setitem__(0, number))
+
+
+def _even_records(path, records, args, replicas, jax):
+    """How many of `records` to read: JAX splits every batch evenly over the devices.
+
+    A last, partial batch is cut to a multiple of them, as
+    `distribute.split_inputs` does arrays.
+    """
+    extra = (records % args.batch_size) % replicas if jax else 0
+    if extra:
+        print(f"{path}: leaving out the last {extra} of {records} records: a partial "
+              f"batch must split evenly over {replicas} replicas.", flush=True)
+    return records - extra
+
+
+def _streamed(args, task, distribution):
+    """`(prepared, train count, validation count, callback, model)` for --stream: datasets.
+
+    The callback records the epoch, which seeds each epoch's shuffle. The
+    model is the --preset's (vocabulary kept, head as needed), else None.
 
     The split is `bundle.split_indices`' (the in-memory rule), kept as a bool
     mask by record index; the vocabulary comes from a sample of the training
     split only, so with fewer training texts than --adapt-sample it is the
     in-memory path's vocabulary.
     """
-    import keras
-    import numpy as np
 
     from rnn_zoo.bundle import Prepared
-    from rnn_zoo.bundle import split_indices
     from rnn_zoo.data import stream
     from rnn_zoo.text import TextVectorizer
 
     columns = dict(text_column=args.text_column, label_column=args.label_column)
-    replicas = 1 if distribution is None else distribute.num_replicas(distribution)
-    jax = distribute.backend_name() == "jax"
-    if jax and args.batch_size % replicas:  # refused before a long scan, not after
-        raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} "
-                         "replicas (each takes an equal part of the global batch).")
-    for path in (args.data, args.validation, args.test):
-        if path is not None and not os.path.exists(path):
-            raise FileNotFoundError(f"{path}: no such file.")
+    replicas, jax = _stream_replicas(args, distribution)
     print(f"scanning {args.data}", flush=True)
     count, class_names = stream.scan_text_file(args.data, **columns)
     if len(class_names) < 2:
@@ -337,37 +410,25 @@ def _streamed(args, task, distribution):
             if unknown:
                 raise UsageError(f"{option} {path}: labels {unknown} are not in {args.data}'s "
                                  f"label set {list(class_names)}.")
-    train_mask = validation_mask = None
-    train_count = count
-    if args.validation is None and args.validation_split > 0:
-        train_index, validation_index = split_indices(count, args.validation_split, args.seed)
-        train_mask = np.zeros(count, bool)
-        train_mask[train_index] = True
-        validation_mask = ~train_mask
-        train_count = len(train_index)
-        del train_index, validation_index
-    size = args.adapt_sample or stream.SAMPLE_SIZE
-    sample = stream.sample_texts(args.data, size=size, seed=args.seed, mask=train_mask,
-                                 **columns)
-    print(f"adapting the vocabulary on {len(sample)} of {train_count} training texts "
-          f"(--adapt-sample {size})", flush=True)
-    vectorizer = TextVectorizer(max_length=args.max_length, tokenizer=args.tokenizer)
-    vectorizer.adapt(sample, max_tokens=args.max_tokens)
-    del sample
-    # Each epoch's shuffle is seeded with its number, which this callback records.
-    epoch = [0]
-    recorder = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda number, logs=None: epoch.__setitem__(0, number))
+    train_mask, validation_mask, train_count = _split_mask(count, args)
+    model = None
+    if args.preset is not None:
+        model, class_names, vectorizer = _streamed_preset(args, class_names, distribution)
+    else:
+        size = args.adapt_sample or stream.SAMPLE_SIZE
+        sample = stream.sample_texts(args.data, size=size, seed=args.seed, mask=train_mask,
+                                     **columns)
+        print(f"adapting the vocabulary on {len(sample)} of {train_count} training texts "
+              f"(--adapt-sample {size})", flush=True)
+        vectorizer = TextVectorizer(max_length=args.max_length, tokenizer=args.tokenizer)
+        vectorizer.adapt(sample, max_tokens=args.max_tokens)
+        del sample
+    epoch, recorder = _epoch_recorder()
 
     def dataset(path, records, mask=None, shuffle=0):
-        # JAX splits every batch evenly over the devices: cut a last, partial
-        # batch to a multiple of them, as `distribute.split_inputs` does arrays.
-        extra = (records % args.batch_size) % replicas if jax else 0
-        if extra:
-            print(f"{path}: leaving out the last {extra} of {records} records: a partial "
-                  f"batch must split evenly over {replicas} replicas.", flush=True)
         return stream.text_dataset(path, vectorizer, class_names, batch_size=args.batch_size,
-                                   num_records=records - extra, mask=mask,
+                                   num_records=_even_records(path, records, args, replicas,
+                                                             jax), mask=mask,
                                    shuffle_buffer=shuffle, seed=args.seed,
                                    epoch=lambda: epoch[0], **columns)
 
@@ -387,11 +448,11 @@ def _streamed(args, task, distribution):
         y_train=None, x_val=validation, x_test=test, preprocessor=vectorizer,
         labels=tuple(class_names), task=task,
         task_args=dict(vocab_size=vectorizer.vocab_size, num_classes=len(class_names)))
-    return prepared, train_count, validation_count, recorder
+    return prepared, train_count, validation_count, recorder, model
 
 
 def _streamed_sequences(args, distribution):
-    """`(name, task, prepared, train count, validation count, callback)` for an NPZ --stream.
+    """`(name, task, prepared, train count, validation count, callback, model)`, NPZ --stream.
 
     As `_streamed`: the split is `bundle.split_indices`' as a mask by row, and
     the `SequenceScaler` fits on a seeded sample of the training rows
@@ -399,28 +460,22 @@ def _streamed_sequences(args, distribution):
     in-memory path's scaler. Only the per-record arrays (lengths, labels or
     targets) are read into memory; `x` streams a chunk at a time.
     """
-    import keras
     import numpy as np
 
     from rnn_zoo.bundle import Prepared
-    from rnn_zoo.bundle import split_indices
     from rnn_zoo.data import stream
     from rnn_zoo.data.scaling import SequenceScaler
     from rnn_zoo.validation import check_class_count
 
-    replicas = 1 if distribution is None else distribute.num_replicas(distribution)
-    jax = distribute.backend_name() == "jax"
-    if jax and args.batch_size % replicas:
-        raise UsageError(f"--batch-size {args.batch_size} must be a multiple of the {replicas} "
-                         "replicas (each takes an equal part of the global batch).")
-    for path in (args.data, args.validation, args.test):
-        if path is not None and not os.path.exists(path):
-            raise FileNotFoundError(f"{path}: no such file.")
+    replicas, jax = _stream_replicas(args, distribution)
     print(f"scanning {args.data}", flush=True)
     scan = stream.scan_sequences_npz(args.data)
     if scan.labels is None and scan.targets is None:
         raise UsageError("the NPZ file holds neither `labels` nor `targets`: nothing to "
                          "learn.")
+    if args.preset is not None and scan.labels is None:
+        raise UsageError(f"--preset {args.preset} is a classifier; {args.data} holds "
+                         "`targets`, not `labels`.")
     name, task = _configuration(args, "numeric", scan)
     features = scan.features
     others = {}
@@ -440,15 +495,7 @@ def _streamed_sequences(args, distribution):
                 len(scan.targets), -1).shape[1]):
             raise UsageError(f"{option} {path}: needs `targets` of {args.data}'s width.")
     count = len(scan.lengths)
-    train_mask = validation_mask = None
-    train_count = count
-    if args.validation is None and args.validation_split > 0:
-        train_index, _ = split_indices(count, args.validation_split, args.seed)
-        train_mask = np.zeros(count, bool)
-        train_mask[train_index] = True
-        validation_mask = ~train_mask
-        train_count = len(train_index)
-        del train_index
+    train_mask, validation_mask, train_count = _split_mask(count, args)
     task_args = {"num_features": int(features)}
     if task == "sequence_classifier":
         train_labels = scan.labels if train_mask is None else scan.labels[train_mask]
@@ -458,24 +505,34 @@ def _streamed_sequences(args, distribution):
     else:
         task_args["output_dim"] = int(scan.targets.reshape(count, -1).shape[1])
         labels = ()
-    size = args.adapt_sample or stream.SAMPLE_SIZE
-    sample = stream.sample_sequences(args.data, scan, size=size, seed=args.seed,
-                                     mask=train_mask)
-    print(f"fitting the scaler on {len(sample)} of {train_count} training sequences "
-          f"(--adapt-sample {size})", flush=True)
-    scaler = SequenceScaler.fit(sample)
-    del sample
-    epoch = [0]
-    recorder = keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda number, logs=None: epoch.__setitem__(0, number))
+    model = None
+    if args.preset is not None:
+        model, labels, scaler = _streamed_preset(args, labels, distribution, features)
+        task = "sequence_classifier"
+        task_args["num_classes"] = len(labels)
+        if labels != tuple(scan.class_names):  # the preset's label order
+            remap = np.asarray([labels.index(name) for name in scan.class_names], np.int32)
+            scan = scan._replace(labels=remap[scan.labels], class_names=labels)
+            others = {option: other._replace(labels=remap[other.labels], class_names=labels)
+                      for option, other in others.items()}
+        # The preset's scaler, unlike a sample's, has seen none of these rows:
+        # check them all before training, as sample_sequences does.
+        for _ in stream._sequence_chunks(args.data, scan):
+            pass
+    else:
+        size = args.adapt_sample or stream.SAMPLE_SIZE
+        sample = stream.sample_sequences(args.data, scan, size=size, seed=args.seed,
+                                         mask=train_mask)
+        print(f"fitting the scaler on {len(sample)} of {train_count} training sequences "
+              f"(--adapt-sample {size})", flush=True)
+        scaler = SequenceScaler.fit(sample)
+        del sample
+    epoch, recorder = _epoch_recorder()
 
     def dataset(path, source, records, mask=None, shuffle=0):
-        extra = (records % args.batch_size) % replicas if jax else 0
-        if extra:
-            print(f"{path}: leaving out the last {extra} of {records} records: a partial "
-                  f"batch must split evenly over {replicas} replicas.", flush=True)
         return stream.sequence_dataset(path, source, scaler, batch_size=args.batch_size,
-                                       num_records=records - extra, mask=mask,
+                                       num_records=_even_records(path, records, args,
+                                                                 replicas, jax), mask=mask,
                                        shuffle_buffer=shuffle, seed=args.seed,
                                        epoch=lambda: epoch[0])
 
@@ -494,7 +551,7 @@ def _streamed_sequences(args, distribution):
                         SHUFFLE_BUFFER if args.shuffle_buffer is None else args.shuffle_buffer),
         y_train=None, x_val=validation, x_test=test, preprocessor=scaler, labels=labels,
         task=task, task_args=task_args)
-    return name, task, prepared, train_count, validation_count, recorder
+    return name, task, prepared, train_count, validation_count, recorder, model
 
 
 def run(args):
@@ -516,15 +573,16 @@ def run(args):
     callbacks = _weight_noise(args) or []
     if args.stream:
         if kind == "numeric":
-            name, task, prepared, train_count, validation_count, recorder = \
+            name, task, prepared, train_count, validation_count, recorder, model = \
                 _streamed_sequences(args, distribution)
         else:
             name, task = _configuration(args, kind, None)
-            prepared, train_count, validation_count, recorder = _streamed(args, task,
-                                                                          distribution)
+            prepared, train_count, validation_count, recorder, model = _streamed(
+                args, task, distribution)
         callbacks.append(recorder)
-        with distribute.scope(distribution):
-            model = _build(args, name, task, prepared.task_args)
+        if model is None:
+            with distribute.scope(distribution):
+                model = _build(args, name, task, prepared.task_args)
     else:
         model, task, prepared = _in_memory(args, kind, distribution)
         train_count = len(prepared.x_train)

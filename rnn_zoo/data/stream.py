@@ -439,7 +439,6 @@ def text_dataset(path: str | os.PathLike, vectorizer: Any, class_names: tuple[st
     mask = _check_mask(mask)
     ids = {label: i for i, label in enumerate(class_names)}
     _check_shuffle_buffer(shuffle_buffer)
-    passes = [0]
 
     def in_file_order():
         selected = _selected(iter_text_records(name, **columns), mask, name)
@@ -451,25 +450,11 @@ def text_dataset(path: str | os.PathLike, vectorizer: Any, class_names: tuple[st
                                 f"set; expected one of {readers._show(class_names)}.")
             yield text, ids[label]
 
-    def records():
-        if shuffle_buffer < 2:
-            yield from in_file_order()
-            return
-        # Shuffled here, not by tf.data's `shuffle`, whose seeding under
-        # tf.distribute is not this process's: pass k draws from
-        # Random((seed, k)), the same on every worker.
-        chooser = random.Random(f"{seed}:{passes[0] if epoch is None else int(epoch())}")
-        yield from _buffer_shuffled(in_file_order(), shuffle_buffer, chooser)
-        passes[0] += 1
-
-    dataset = tf.data.Dataset.from_generator(
-        records, output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32)))
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = dataset.with_options(options).batch(batch_size)
-    if num_records is not None:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(
-            -(-int(num_records) // batch_size)))
+    dataset = _batched(
+        tf.data.Dataset.from_generator(
+            _passes(in_file_order, shuffle_buffer=shuffle_buffer, seed=seed, epoch=epoch),
+            output_signature=(tf.TensorSpec((), tf.string), tf.TensorSpec((), tf.int32))),
+        batch_size=batch_size, num_records=num_records)
     dataset = dataset.map(lambda texts, labels: (vectorizer.tf_vectorize(texts), labels),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -480,6 +465,40 @@ def _check_shuffle_buffer(shuffle_buffer: Any) -> None:
             or shuffle_buffer < 0:
         raise ValueError("Invalid value received for argument `shuffle_buffer`. Expected an "
                          f"integer >= 0. Received: shuffle_buffer={shuffle_buffer!r}")
+
+
+def _passes(in_file_order, *, shuffle_buffer: int, seed: int, epoch):
+    """A generator function over `in_file_order()`, buffer-shuffled when `shuffle_buffer` >= 2.
+
+    Shuffled here, not by tf.data's `shuffle`, whose seeding under
+    tf.distribute is not this process's: pass k draws from Random((seed, k))
+    (k is `epoch()` when given, else the count of passes so far), the same
+    order on every worker.
+    """
+    passes = [0]
+
+    def records():
+        if shuffle_buffer < 2:
+            yield from in_file_order()
+            return
+        chooser = random.Random(f"{seed}:{passes[0] if epoch is None else int(epoch())}")
+        yield from _buffer_shuffled(in_file_order(), shuffle_buffer, chooser)
+        passes[0] += 1
+
+    return records
+
+
+def _batched(dataset, *, batch_size: int, num_records: int | None):
+    """`dataset` sharded by data under tf.distribute, batched, its cardinality stated if known."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    dataset = dataset.with_options(options).batch(batch_size)
+    if num_records is not None:
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(
+            -(-int(num_records) // batch_size)))
+    return dataset
 
 
 def _buffer_shuffled(records, size: int, chooser: random.Random):
@@ -506,6 +525,8 @@ class SequenceScan(NamedTuple):
         labels: int32 `[n]` class ids, or None.
         class_names: tuple of str (empty without labels).
         targets: float32 `[n]` or `[n, k]`, or None.
+        layout: "x" (padded `x` `[n, T, F]`) or "values" (concatenated
+            `values` `[sum(lengths), F]`, cut by `lengths`).
     """
 
     width: int
@@ -514,9 +535,10 @@ class SequenceScan(NamedTuple):
     labels: np.ndarray | None
     class_names: tuple[str, ...]
     targets: np.ndarray | None
+    layout: str = "x"
 
 
-_NPZ_KEYS = ("x", "lengths", "labels", "class_names", "targets")
+_NPZ_KEYS = ("x", "values", "lengths", "labels", "class_names", "targets")
 
 
 def _npz_shapes(name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -530,10 +552,8 @@ def _npz_shapes(name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         for member in archive.namelist():
             key = member[:-4] if member.endswith(".npy") else member
             if key not in _NPZ_KEYS:
-                hint = (" (--stream reads the padded layout 'x'; drop --stream for "
-                        "'values' + 'lengths')" if key == "values" else "")
                 raise DataError(f"{name}: unknown key {key!r}; expected keys among "
-                                f"{list(_NPZ_KEYS)}{hint}.")
+                                f"{list(_NPZ_KEYS)}.")
             with archive.open(member) as stream:
                 try:
                     version = np.lib.format.read_magic(stream)
@@ -552,11 +572,14 @@ def _whole_array(name: str, key: str) -> np.ndarray:
 
 
 def scan_sequences_npz(path: str | os.PathLike) -> SequenceScan:
-    """Check an `.npz` of padded sequences and read all of it but `x`.
+    """Check an `.npz` of sequences and read all of it but `x` (or `values`).
 
-    The layout is `read_sequences_npz`'s padded one: `x` `[n, T, F]` (or
-    `[n, T]`), optional `lengths`, and `labels` (+ `class_names`) or
-    `targets`, with its checks and limits except the file size. Only `x`,
+    The layouts are `read_sequences_npz`'s: padded, `x` `[n, T, F]` (or
+    `[n, T]`) with optional `lengths`; or concatenated, `values`
+    `[sum(lengths), F]` (or `[sum(lengths)]`) with `lengths`, T being the
+    longest. Either with `labels` (+ `class_names`) or `targets`, and with
+    its checks and limits except the file size (and, for `values`, the
+    padded array's size: it is never built whole). Only `x` / `values`,
     the big array, is left on disk: it is checked from its header here and
     row by row by `sample_sequences`.
 
@@ -568,9 +591,8 @@ def scan_sequences_npz(path: str | os.PathLike) -> SequenceScan:
         `lengths`, `labels`, `class_names` and `targets`.
 
     Raises:
-        DataError: a damaged archive, an unknown or missing key (the
-            concatenated `values` layout is not streamed), a wrong shape or
-            dtype, a bad length or label, or a size past a limit.
+        DataError: a damaged archive, an unknown or missing key, a wrong
+            shape or dtype, a bad length or label, or a size past a limit.
 
     Example:
         >>> scan = scan_sequences_npz("series.npz")  # doctest: +SKIP
@@ -579,23 +601,24 @@ def scan_sequences_npz(path: str | os.PathLike) -> SequenceScan:
     """
     name = os.fspath(path)
     shapes = _npz_shapes(name)
-    if "x" not in shapes:
+    if "x" in shapes and "values" in shapes:
+        raise DataError(f"{name}: found both 'x' and 'values'; expected 'x' (padded) or "
+                        "'values' + 'lengths' (concatenated).")
+    if "x" not in shapes and "values" not in shapes:
         raise DataError(f"{name}: found keys {sorted(shapes)!r}; expected 'x' (padded "
-                        "sequences [n, T, F]).")
+                        "sequences [n, T, F]) or 'values' + 'lengths' (concatenated).")
+    for key in ("lengths", "labels"):
+        if key in shapes and shapes[key][1].kind not in "iuf":
+            raise DataError(f"{name}, key {key!r}: dtype {shapes[key][1]}; expected integers.")
+    if "values" in shapes:
+        return _scan_values(name, shapes)
     shape, dtype = shapes["x"]
     if len(shape) not in (2, 3) or dtype.kind not in "fiub" or 0 in shape:
         raise DataError(f"{name}, key 'x': {dtype} array of shape {shape}; expected a "
                         "numeric array [n, T, F] or [n, T] with no empty axis.")
     n, width = shape[0], shape[1]
     features = shape[2] if len(shape) == 3 else 1
-    for value, what, limit in ((n, "the number of records", "MAX_ROWS"),
-                               (width, "the time dimension", "MAX_SEQUENCE_LENGTH"),
-                               (features, "the number of features", "MAX_FEATURES")):
-        if value > getattr(limits, limit):
-            raise readers._exceeds(name, "key 'x'", what, value, limit)
-    for key in ("lengths", "labels"):
-        if key in shapes and shapes[key][1].kind not in "iuf":
-            raise DataError(f"{name}, key {key!r}: dtype {shapes[key][1]}; expected integers.")
+    _check_scan_limits(name, "key 'x'", n, width, features)
     if "lengths" in shapes:
         lengths = _whole_array(name, "lengths")
         if lengths.shape != (n,):
@@ -605,6 +628,48 @@ def scan_sequences_npz(path: str | os.PathLike) -> SequenceScan:
         readers._check_lengths(name, lengths, width)
     else:
         lengths = np.full(n, width, dtype=np.int64)
+    return SequenceScan(int(width), int(features), lengths.astype(np.int32),
+                        *_scan_targets(name, shapes, n))
+
+
+def _check_scan_limits(name: str, where: str, n: int, width: int, features: int) -> None:
+    for value, what, limit in ((n, "the number of records", "MAX_ROWS"),
+                               (width, "the time dimension", "MAX_SEQUENCE_LENGTH"),
+                               (features, "the number of features", "MAX_FEATURES")):
+        if value > getattr(limits, limit):
+            raise readers._exceeds(name, where, what, value, limit)
+
+
+def _scan_values(name: str, shapes: dict) -> SequenceScan:
+    """`scan_sequences_npz` for the concatenated layout: `values` cut by `lengths`."""
+    shape, dtype = shapes["values"]
+    if len(shape) not in (1, 2) or dtype.kind not in "fiub" or 0 in shape:
+        raise DataError(f"{name}, key 'values': {dtype} array of shape {shape}; expected a "
+                        "numeric array [total_steps, features] or [total_steps] with no "
+                        "empty axis.")
+    if "lengths" not in shapes:
+        raise DataError(f"{name}: key 'values' needs key 'lengths' (steps per record).")
+    features = shape[1] if len(shape) == 2 else 1
+    lengths_shape = shapes["lengths"][0]
+    if len(lengths_shape) != 1 or not lengths_shape[0]:
+        raise DataError(f"{name}, key 'lengths': shape {lengths_shape}; expected [n] with "
+                        "n >= 1.")
+    _check_scan_limits(name, "key 'lengths'", lengths_shape[0], 1, features)
+    lengths = _whole_array(name, "lengths")
+    readers._check_whole(name, "lengths", lengths, "length")
+    readers._check_lengths(name, lengths, None)
+    lengths = lengths.astype(np.int64)
+    total = int(lengths.sum())  # each length <= MAX_SEQUENCE_LENGTH: no int64 overflow
+    if total != shape[0]:
+        raise DataError(f"{name}, key 'values': {shape[0]} rows; expected sum(lengths) = "
+                        f"{total}.")
+    n, width = len(lengths), int(lengths.max())
+    return SequenceScan(int(width), int(features), lengths.astype(np.int32),
+                        *_scan_targets(name, shapes, n), layout="values")
+
+
+def _scan_targets(name: str, shapes: dict, n: int):
+    """`(labels, class_names, targets)` of an `.npz` with `n` records, checked."""
     labels, class_names, targets = None, (), None
     if "class_names" in shapes and "labels" not in shapes:
         raise DataError(f"{name}: key 'class_names' needs key 'labels' (one class id per record).")
@@ -639,12 +704,14 @@ def scan_sequences_npz(path: str | os.PathLike) -> SequenceScan:
                 raise readers._refuse_value(name, f"record {record + 1}, key 'targets'",
                                             flat[record, column])
         targets = raw.astype(np.float32)
-    return SequenceScan(int(width), int(features), lengths.astype(np.int32), labels,
-                        class_names, targets)
+    return labels, class_names, targets
 
 
 def _sequence_chunks(name: str, scan: SequenceScan, rows: int = 1024):
     """`(first record index, float32 x chunk [k, T, F] with padding 0.0)`, checked."""
+    if scan.layout == "values":
+        yield from _value_chunks(name, scan, rows)
+        return
     width = scan.width
     start = 0
     for raw in iter_npz_rows(name, "x", rows=rows):
@@ -665,6 +732,47 @@ def _sequence_chunks(name: str, scan: SequenceScan, rows: int = 1024):
         x[~mask] = 0.0
         yield start, x
         start += len(x)
+
+
+def _value_chunks(name: str, scan: SequenceScan, rows: int):
+    """`_sequence_chunks` for the concatenated layout: each record's steps of `values`.
+
+    `values` is read `rows * T` steps at a time and copied into padded
+    chunks of `rows` records, so memory holds one chunk of each, never the
+    padded whole.
+    """
+    lengths, width, features = scan.lengths, scan.width, scan.features
+    n = len(lengths)
+    start = record = step = 0
+    x = np.zeros((min(rows, n), width, features), np.float32)
+    for raw in iter_npz_rows(name, "values", rows=rows * width):
+        if raw.ndim == 1:
+            raw = raw[:, None]
+        position = 0
+        while position < len(raw):
+            if record >= n:
+                raise DataError(f"{name}: more rows of 'values' than sum(lengths); the file "
+                                "changed while it was read.")
+            take = min(int(lengths[record]) - step, len(raw) - position)
+            piece = raw[position:position + take]
+            if piece.dtype.kind == "f":
+                bad = readers._first(readers._not_float32(piece))
+                if bad is not None:
+                    row, feature = np.unravel_index(bad, piece.shape)
+                    raise readers._refuse_value(name, f"record {record + 1}, step "
+                                                f"{step + row + 1}", piece[row, feature])
+            x[record - start, step:step + take] = piece
+            step += take
+            position += take
+            if step == lengths[record]:
+                record, step = record + 1, 0
+                if record - start == len(x):
+                    yield start, x
+                    start = record
+                    x = np.zeros((min(rows, n - start), width, features), np.float32)
+    if record != n:
+        raise DataError(f"{name}: fewer rows of 'values' than sum(lengths); the file "
+                        "changed while it was read.")
 
 
 def sample_sequences(path: str | os.PathLike, scan: SequenceScan,
@@ -763,7 +871,6 @@ def sequence_dataset(path: str | os.PathLike, scan: SequenceScan, scaler: Any, *
     else:
         targets = scan.targets.reshape(n, -1)
         target_spec = tf.TensorSpec((targets.shape[1],), tf.float32)
-    passes = [0]
 
     def in_file_order():
         taken = 0
@@ -783,21 +890,10 @@ def sequence_dataset(path: str | os.PathLike, scan: SequenceScan, scaler: Any, *
                 taken += 1
                 yield row, targets[index]
 
-    def records():
-        if shuffle_buffer < 2:
-            yield from in_file_order()
-            return
-        # Random((seed, k)), as text_dataset: the same order on every worker.
-        chooser = random.Random(f"{seed}:{passes[0] if epoch is None else int(epoch())}")
-        yield from _buffer_shuffled(in_file_order(), shuffle_buffer, chooser)
-        passes[0] += 1
-
     x_spec = tf.TensorSpec((scan.width, scan.features), tf.float32)
-    dataset = tf.data.Dataset.from_generator(records, output_signature=(x_spec, target_spec))
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    dataset = dataset.with_options(options).batch(batch_size)
-    if num_records is not None:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(
-            -(-int(num_records) // batch_size)))
+    dataset = _batched(
+        tf.data.Dataset.from_generator(
+            _passes(in_file_order, shuffle_buffer=shuffle_buffer, seed=seed, epoch=epoch),
+            output_signature=(x_spec, target_spec)),
+        batch_size=batch_size, num_records=num_records)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -287,15 +287,9 @@ def finish(bundle, output_dir, m, test_x, test_steps, started):
     """
     model = bundle.model
     verification = [row[:n] for row, n in zip(test_x, test_steps)]
-    report = common.export_litert(model, output_dir, verification)
-    m["tflite"] = {"max_abs_diff": report.max_abs_diff, "ops": report.ops,
-                   "lstm_kernel": report.lstm_kernel,
-                   "latency_steps": int(len(verification[0])),
-                   "forms": common.tflite_forms(model, output_dir, verification,
-                                                verification[0][None], report.max_abs_diff)}
-    m["build_seconds"] = round(time.time() - started, 1)
-    bundle.metrics = m
-    bundle.save(output_dir, overwrite=True)
+    m["tflite"] = common.export_and_measure(model, output_dir, verification,
+                                            verification[0][None])
+    common.save_built(bundle, output_dir, m, started)
     versions = {name: common.package_version(name)
                 for name in ("rnn-zoo", "keras", "tensorflow", "music21")}
     sample = bundle.generate(DEFAULT_PROMPT, length=16, temperature=1.0, seed=0)

@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import random
+import time
 
 import numpy as np
 
@@ -366,6 +367,33 @@ def tflite_latency_ms(path, model_input, repeats=LATENCY_REPEATS):
     name = verify.signature_details(interpreter)["inputs"][0]["name"]
     return verify.median_latency_ms(interpreter, {name: model_input}, repeats=repeats,
                                     warmup=10)
+
+
+def export_and_measure(model, folder, verification_data, latency_input):
+    """`export_litert`, then `tflite_forms`: the `tflite` entry of a preset's metrics.
+
+    Args:
+        model: the trained model.
+        folder: the preset folder (`assets/model.tflite` is written).
+        verification_data: inputs the files are checked on.
+        latency_input: one input with its batch axis, timed in every form.
+
+    Returns:
+        dict: max_abs_diff, latency_ms, ops, lstm_kernel, latency_steps, forms.
+    """
+    report = export_litert(model, folder, verification_data)
+    return {"max_abs_diff": report.max_abs_diff, "latency_ms": report.latency_ms,
+            "ops": report.ops, "lstm_kernel": report.lstm_kernel,
+            "latency_steps": int(latency_input.shape[1]),
+            "forms": tflite_forms(model, folder, verification_data, latency_input,
+                                  report.max_abs_diff)}
+
+
+def save_built(bundle, folder, metrics, started):
+    """Record the build's seconds in `metrics`, attach them and save the bundle to `folder`."""
+    metrics["build_seconds"] = round(time.time() - started, 1)
+    bundle.metrics = metrics
+    bundle.save(folder, overwrite=True)
 
 
 def tflite_forms(model, folder, verification_data, latency_input, max_abs_diff, extra=()):

@@ -463,16 +463,10 @@ def build(output_dir, verbose=0, slice_dir=None):
 
     rows = vectorizer([model_text(s) for s in test_s[:32]])
     verification = [row[row != 0] for row in rows]
-    report = common.export_litert(model, output_dir, verification)
     latency_row = sorted(verification, key=len)[len(verification) // 2]
-    metrics["tflite"] = {"max_abs_diff": report.max_abs_diff, "latency_ms": report.latency_ms,
-                         "ops": report.ops, "lstm_kernel": report.lstm_kernel,
-                         "latency_steps": int(len(latency_row)),
-                         "forms": common.tflite_forms(model, output_dir, verification,
-                                                      latency_row[None], report.max_abs_diff)}
-    metrics["build_seconds"] = round(time.time() - started, 1)
-    bundle.metrics = metrics
-    bundle.save(output_dir, overwrite=True)
+    metrics["tflite"] = common.export_and_measure(model, output_dir, verification,
+                                                  latency_row[None])
+    common.save_built(bundle, output_dir, metrics, started)
     if slice_dir is not None:
         _write_slice(slice_dir, test_slice)
     bundle.card = write_model_card(output_dir, bundle)

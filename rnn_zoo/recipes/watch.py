@@ -321,12 +321,8 @@ def build(output_dir, verbose=0, slice_dir=None):
     })
     scaled_test = scaler.transform(x_test)
     verification = list(scaled_test[:16])
-    report = common.export_litert(model, output_dir, verification)
-    metrics["tflite"] = {"max_abs_diff": report.max_abs_diff, "latency_ms": report.latency_ms,
-                         "ops": report.ops, "lstm_kernel": report.lstm_kernel,
-                         "latency_steps": WINDOW,
-                         "forms": common.tflite_forms(model, output_dir, verification,
-                                                      scaled_test[:1], report.max_abs_diff)}
+    metrics["tflite"] = common.export_and_measure(model, output_dir, verification,
+                                                  scaled_test[:1])
     streaming_path = os.path.join(output_dir, "assets", STREAMING_FILE)
     step = export_streaming_tflite(model, streaming_path, verification_data=scaled_test[:8])
     metrics["streaming"] = {
@@ -336,9 +332,7 @@ def build(output_dir, verbose=0, slice_dir=None):
         "inputs": [d["name"] for d in step.inputs], "outputs": [d["name"] for d in step.outputs],
         "ops": step.ops, "step_latency_ms": step_latency_ms(streaming_path)}
     metrics["streaming_int8"] = _streaming_int8(model, scaled_test[:4])
-    metrics["build_seconds"] = round(time.time() - started, 1)
-    bundle.metrics = metrics
-    bundle.save(output_dir, overwrite=True)
+    common.save_built(bundle, output_dir, metrics, started)
     if slice_dir is not None:
         _write_slice(slice_dir, x_test[slice_rows], y_test[slice_rows])
     bundle.card = write_model_card(output_dir, bundle)
