@@ -37,6 +37,7 @@ It runs on every Keras backend.
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -526,9 +527,10 @@ def train(model, train_data, validation_data=None, test_data=None, epochs=20,
     finished = state["stopped_early"] or initial_epoch >= epochs
     if not finished:
         fit_batch_size = batch_size if y is not None else None
-        # A tf.data pipeline shuffles itself (if at all); Keras ignores shuffle=True
-        # for one, with a warning.
-        shuffle = type(x).__module__.split(".", 1)[0] != "tensorflow"
+        # A tf.data pipeline or a Python generator shuffles itself (if at all);
+        # Keras ignores shuffle=True for one, with a warning.
+        shuffle = not (type(x).__module__.split(".", 1)[0] == "tensorflow"
+                       or inspect.isgenerator(x))
         model.fit(x, y, sample_weight=sample_weight, batch_size=fit_batch_size,
                   epochs=epochs, initial_epoch=initial_epoch, shuffle=shuffle,
                   validation_data=validation, callbacks=all_callbacks,

@@ -3,8 +3,10 @@
 Both load offline on every backend, predict per-step distributions, and
 `generate` the same output for the same seed. Their TFLite files match their
 models, `rnn-zoo generate` writes text and a MIDI file that music21 reads
-back, and bad input gets one line and exit status 2. No text or chorale of
-the training data ships with the tests: the inputs below are written here.
+back, and bad input gets one line and exit status 2. The Shakespeare preset
+is rescored on a slice of its test plays (public domain) shipped in
+`tests/data/presets/`; no chorale ships (music21's corpus licence allows
+restrictions on some encodings), so `rnn-zoo presets check` rescores that one.
 """
 
 import json
@@ -19,6 +21,8 @@ from rnn_zoo import presets
 SHAKESPEARE = "char_shakespeare_en"
 CHORALES = "chorales_bach"
 LINES = ["To be, or not to be: that is the question.", "KING.\nWhat say you?"]
+SLICE = os.path.join(os.path.dirname(__file__), "data", "presets",
+                     "char_shakespeare_en_test_slice.json")
 
 _loaded = {}
 
@@ -70,6 +74,24 @@ def test_chorale_preset_loads_offline_and_predicts_next_frames():
     assert bundle.labels[0] == "A0" and bundle.labels[-1] == "C8" and len(bundle.labels) == 88
     assert bundle.generation_kind() == "frames"
     assert "Chung" in bundle.card and "same-run baseline" in bundle.card
+
+
+@pytest.mark.multi_backend
+def test_shakespeare_slice_scores_what_the_card_says():
+    from rnn_zoo.recipes import shakespeare
+
+    bundle = _bundle(SHAKESPEARE)
+    blocks = shakespeare.read_slice(SLICE)
+    bits, _ = shakespeare.lm_scores(bundle, blocks)
+    metrics = bundle.metrics
+    assert metrics["slice_blocks"] == len(blocks) == 10
+    assert all(len(block) == shakespeare.BLOCK for block in blocks)
+    # Per-character probabilities differ across backends only in the last bits.
+    assert abs(float(bits.mean()) - metrics["slice_bits_per_character"]) < 1e-3
+    low, high = metrics["bits_per_character_interval"]
+    assert low <= metrics["bits_per_character"] <= high
+    assert f"{metrics['bits_per_character']:.3f}" in bundle.card
+    assert f"{metrics['slice_bits_per_character']:.3f} bits per character" in bundle.card
 
 
 @pytest.mark.multi_backend

@@ -34,6 +34,7 @@ Example:
 """
 
 import hashlib
+import json
 import logging
 import os
 import subprocess
@@ -60,6 +61,9 @@ BLOCK = 2000
 # Next-character accuracy (a secondary figure) is scored on every ACCURACY_STEP-th
 # test block: the n-gram's argmax scores every character at every position.
 ACCURACY_STEP = 10
+# The tests' evaluation slice: every SLICE_STEP-th test block (public-domain text).
+SLICE_STEP = 25
+SLICE_FILE = "char_shakespeare_en_test_slice.json"
 NGRAM_ORDERS = (2, 3, 4, 5, 6, 7, 8)
 # A member larger than this is not a play (the largest is 176 KB).
 _MAX_MEMBER_BYTES = 4 * 1024**2
@@ -283,6 +287,34 @@ class KneserNey:
 # --------------------------------------------------------------------------- scoring
 
 
+def evaluation_slice(path=None):
+    """The shipped evaluation slice: every `SLICE_STEP`-th test block, as strings."""
+    plays, _ = load_plays(path)
+    _, _, test_names = split_plays(plays)
+    return blocks([plays[name] for name in test_names])[::SLICE_STEP]
+
+
+def write_evaluation_slice(slice_dir, test_slice=None):
+    """Write `SLICE_FILE` (the slice's blocks, with their source) into `slice_dir`."""
+    from rnn_zoo import atomic
+
+    test_slice = evaluation_slice() if test_slice is None else test_slice
+    os.makedirs(slice_dir, exist_ok=True)
+    payload = {"source": f"{DATA_PACKAGE} {DATA_VERSION} sdist, {TEXTS_DIR}*_gut.txt (every "
+                         f"{SLICE_STEP}th {BLOCK}-character test block of the "
+                         f"{NAME} preset's split)",
+               "licence": "public domain (Project Gutenberg's transcriptions of the plays)",
+               "blocks": list(test_slice)}
+    atomic.write_text(os.path.join(slice_dir, SLICE_FILE),
+                      json.dumps(payload, ensure_ascii=False, indent=0))
+
+
+def read_slice(path):
+    """The shipped slice's blocks (the test's reader)."""
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)["blocks"]
+
+
 def _bits(probability):
     return -np.log2(np.maximum(probability, 1e-30))
 
@@ -354,12 +386,13 @@ def interval(values):
 # --------------------------------------------------------------------------- build
 
 
-def build(output_dir, verbose=0):
+def build(output_dir, verbose=0, slice_dir=None):
     """Train the LSTM and the n-gram on the same split, score both, write the folder.
 
     Args:
         output_dir: the preset folder to write (replaced if it holds a bundle).
         verbose: passed to `fit` (0 silent).
+        slice_dir: where to write the evaluation slice, or None.
 
     Returns:
         The saved `rnn_zoo.Bundle`.
@@ -416,6 +449,8 @@ def build(output_dir, verbose=0):
     bundle = Bundle(model, vocabulary, task="language_model")
     bits, correct = lm_scores(bundle, test_blocks)
     correct = correct[::ACCURACY_STEP]
+    if slice_dir is not None:
+        write_evaluation_slice(slice_dir, test_blocks[::SLICE_STEP])
 
     gain = baseline_bits - bits  # > 0: the LSTM needs fewer bits
     m = {
@@ -436,6 +471,8 @@ def build(output_dir, verbose=0):
         "baseline_validation_bits": validation_bits,
         "baseline_seconds": round(ngram_seconds, 1),
         "test_blocks": len(test_blocks),
+        "slice_blocks": len(test_blocks[::SLICE_STEP]),
+        "slice_bits_per_character": float(bits[::SLICE_STEP].mean()),
         "accuracy_blocks": len(accuracy_blocks),
         "test_examples": len(test_blocks),
         "block_characters": BLOCK,
@@ -482,16 +519,28 @@ def finish(bundle, output_dir, m, test_rows, started):
     m["tflite"] = common.export_and_measure(model, output_dir, verification,
                                             verification[0][None])
     common.save_built(bundle, output_dir, m, started)
+    bundle.card = refresh_card(output_dir)
+    logger.info("%s: %.3f bits per character (baseline %.3f) in %.0f s", NAME,
+                m["bits_per_character"], m["baseline_bits_per_character"],
+                m["build_seconds"])
+
+
+def refresh_card(folder):
+    """Re-render the card of the preset in `folder` from its saved metrics (no training).
+
+    Returns:
+        The card's text.
+    """
+    from rnn_zoo.bundle import Bundle
+
+    bundle = Bundle.load(folder)
     versions = {name: common.package_version(name)
                 for name in ("rnn-zoo", "keras", "tensorflow")}
     samples = {temperature: bundle.generate(DEFAULT_PROMPT, length=300,
                                             temperature=temperature, seed=0)
                for temperature in (0.5, 1.0)}
-    bundle.card = common.write_card(output_dir, lambda sizes: _card(
-        m, sizes, int(model.count_params()), versions, samples))
-    logger.info("%s: %.3f bits per character (baseline %.3f) in %.0f s", NAME,
-                m["bits_per_character"], m["baseline_bits_per_character"],
-                m["build_seconds"])
+    return common.write_card(folder, lambda sizes: _card(
+        bundle.metrics, sizes, int(bundle.model.count_params()), versions, samples))
 
 
 def _bits_text(value, bounds):
@@ -589,6 +638,9 @@ are predicted ({split['test_characters_scored']:,} characters). Scored with
 {table}
 
 Lower bits are better. {_verdict(m)}
+
+Shipped evaluation slice (every {SLICE_STEP}th test block, {m['slice_blocks']} blocks, in the
+tests): {m['slice_bits_per_character']:.3f} bits per character.
 
 The baseline: interpolated Kneser-Ney (Kneser & Ney 1995; Chen & Goodman 1998) over the
 same characters, one absolute discount per order (`n1 / (n1 + 2 n2)`), continuation counts
