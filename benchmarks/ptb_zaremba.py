@@ -23,14 +23,14 @@ The layers are Keras's own (`keras.layers.LSTM(stateful=True)`): the zoo's
 segments is part of the configuration being reproduced.
 
 A full run is 13 epochs over 929k training words (about 30,000 steps); on a
-2-core CPU that is hours. `--epochs` and `--max-words` shorten it (the
+2-core CPU that is more than an hour (RESULTS.md has the measured run). `--epochs` and `--max-words` shorten it (the
 learning-rate schedule is kept, by epoch number); validation and test
 perplexity are always over the full splits. RESULTS.md must say which run
 a figure comes from.
 
 Usage:
 
-    python benchmarks/ptb_zaremba.py                       # the paper's run (hours on CPU)
+    python benchmarks/ptb_zaremba.py                       # the paper's run (over an hour on CPU)
     python benchmarks/ptb_zaremba.py --epochs 1 --max-words 100000
 """
 
