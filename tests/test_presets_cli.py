@@ -258,7 +258,14 @@ def test_streamed_fine_tuning_refuses_series_of_other_features_or_targets(tmp_pa
     assert main(["train", str(npz), "--preset", VOWELS, "--stream",
                  "-o", str(tmp_path / "b")]) == 2
     assert "holds `targets`, not `labels`" in _error_line(capsys)
-    assert not (tmp_path / "a" / "model.keras").exists()
+    # No scaler is fitted, but every row is still checked before training.
+    x = np.ones((4, 3, 12), "float32")
+    x[1, 0, 5] = np.nan
+    np.savez(npz, x=x, labels=np.array([0, 1, 0, 1]))
+    assert main(["train", str(npz), "--preset", VOWELS, "--stream",
+                 "-o", str(tmp_path / "c")]) == 2
+    assert "record 2, step 1: value nan" in _error_line(capsys)
+    assert not any((tmp_path / name / "model.keras").exists() for name in "abc")
 
 
 def test_train_preset_refuses_data_of_the_other_kind(tmp_path, capsys):

@@ -390,7 +390,6 @@ def _streamed(args, task, distribution):
     split only, so with fewer training texts than --adapt-sample it is the
     in-memory path's vocabulary.
     """
-
     from rnn_zoo.bundle import Prepared
     from rnn_zoo.data import stream
     from rnn_zoo.text import TextVectorizer
@@ -515,10 +514,7 @@ def _streamed_sequences(args, distribution):
             scan = scan._replace(labels=remap[scan.labels], class_names=labels)
             others = {option: other._replace(labels=remap[other.labels], class_names=labels)
                       for option, other in others.items()}
-        # The preset's scaler, unlike a sample's, has seen none of these rows:
-        # check them all before training, as sample_sequences does.
-        for _ in stream._sequence_chunks(args.data, scan):
-            pass
+        stream.check_sequences(args.data, scan)
     else:
         size = args.adapt_sample or stream.SAMPLE_SIZE
         sample = stream.sample_sequences(args.data, scan, size=size, seed=args.seed,

@@ -21,10 +21,11 @@ batch, a sample and the label set, whatever the file's size:
   (`AutoShardPolicy.DATA`: each worker reads the file and keeps its batches).
   A bool `mask` by record index picks a split of one file, and a seeded
   shuffle buffer mixes a file sorted by label;
-* `scan_sequences_npz(path)`, `sample_sequences(path, scan)` and
-  `sequence_dataset(path, scan, scaler)`: the same for an `.npz` of padded
-  sequences (`x`, `lengths`, `labels`/`targets`): the per-record arrays are
-  read, `x` streams a chunk at a time, and the `SequenceScaler` fits on a
+* `scan_sequences_npz(path)`, `sample_sequences(path, scan)`,
+  `check_sequences(path, scan)` and `sequence_dataset(path, scan, scaler)`:
+  the same for an `.npz` of sequences (padded `x` or concatenated `values`,
+  with `lengths`, `labels`/`targets`): the per-record arrays are read, the
+  sequences stream a chunk at a time, and the `SequenceScaler` fits on a
   bounded sample of rows.
 
 `rnn-zoo train DATA --stream` puts these together (see its help).
@@ -66,6 +67,7 @@ from rnn_zoo.data.readers import DataError
 __all__ = [
     "SAMPLE_SIZE",
     "SequenceScan",
+    "check_sequences",
     "iter_npz_rows",
     "iter_text_records",
     "sample_sequences",
@@ -773,6 +775,20 @@ def _value_chunks(name: str, scan: SequenceScan, rows: int):
     if record != n:
         raise DataError(f"{name}: fewer rows of 'values' than sum(lengths); the file "
                         "changed while it was read.")
+
+
+def check_sequences(path: str | os.PathLike, scan: SequenceScan) -> None:
+    """Read every row of an `.npz` once, refusing what `sample_sequences` refuses.
+
+    For a run that fits no scaler (a preset's is kept) and so draws no
+    sample: a bad value is still found before training, not mid-epoch.
+
+    Raises:
+        DataError: naming the record and step of a NaN, infinite or
+            beyond-float32 value, or a file that changed since `scan`.
+    """
+    for _ in _sequence_chunks(os.fspath(path), scan):
+        pass
 
 
 def sample_sequences(path: str | os.PathLike, scan: SequenceScan,
