@@ -23,7 +23,8 @@ The layers are Keras's own (`keras.layers.LSTM(stateful=True)`): the zoo's
 segments is part of the configuration being reproduced.
 
 A full run is 13 epochs over 929k training words (about 30,000 steps); on a
-2-core CPU that is more than an hour (RESULTS.md has the measured run). `--epochs` and `--max-words` shorten it (the
+2-core CPU that is more than an hour (RESULTS.md has the measured run).
+`--epochs` and `--max-words` shorten it (the
 learning-rate schedule is kept, by epoch number); validation and test
 perplexity are always over the full splits. RESULTS.md must say which run
 a figure comes from.
