@@ -350,13 +350,7 @@ def iter_npz_rows(path: str | os.PathLike, key: str, rows: int = 1024) -> Iterat
             raise DataError(f"{name}: no array {key!r}; found "
                             f"{readers._show([n[:-4] for n in archive.namelist()])}.")
         with archive.open(member) as stream:
-            try:
-                version = np.lib.format.read_magic(stream)
-                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                               else np.lib.format.read_array_header_2_0)
-                shape, fortran, dtype = read_header(stream)
-            except ValueError as err:
-                raise DataError(f"{name}, {key!r}: damaged array header ({err}).") from None
+            shape, fortran, dtype = _npy_header(name, key, stream)
             if dtype.hasobject:
                 raise DataError(f"{name}, {key!r}: object arrays are not read (they would "
                                 "unpickle data).")
@@ -557,15 +551,20 @@ def _npz_shapes(name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
                 raise DataError(f"{name}: unknown key {key!r}; expected keys among "
                                 f"{list(_NPZ_KEYS)}.")
             with archive.open(member) as stream:
-                try:
-                    version = np.lib.format.read_magic(stream)
-                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                                   else np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read_header(stream)
-                except ValueError as err:
-                    raise DataError(f"{name}, {key!r}: damaged array header ({err}).") from None
+                shape, _, dtype = _npy_header(name, key, stream)
             shapes[key] = (tuple(shape), dtype)
     return shapes
+
+
+def _npy_header(name: str, key: str, stream):
+    """`(shape, fortran_order, dtype)` from a `.npy` member's header; no data is read."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        return read_header(stream)
+    except ValueError as err:
+        raise DataError(f"{name}, {key!r}: damaged array header ({err}).") from None
 
 
 def _whole_array(name: str, key: str) -> np.ndarray:

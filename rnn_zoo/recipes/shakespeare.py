@@ -274,13 +274,8 @@ class KneserNey:
             first = max(length - 1, 1)  # targets t >= 1 that have length - 1 of context
             keys = keys[:, first - (length - 1):]
             context = keys // self.base
-            count = self._lookup(grams, counts, keys)
-            total = self._lookup(contexts, totals, context)
-            kinds = self._lookup(contexts, types, context)
-            lower = probability[:, first - 1:]
-            safe = np.maximum(total, 1.0)
-            mixed = np.maximum(count - discount, 0.0) / safe + discount * kinds / safe * lower
-            probability[:, first - 1:] = np.where(total > 0, mixed, lower)
+            _interpolate(self, probability, first, (grams, counts), (contexts, totals, types),
+                         keys, context, discount)
         return probability
 
 
@@ -313,6 +308,24 @@ def read_slice(path):
     """The shipped slice's blocks (the test's reader)."""
     with open(path, encoding="utf-8") as stream:
         return json.load(stream)["blocks"]
+
+
+def _interpolate(ngram, probability, first, gram_table, context_table, keys, context,
+                 discount):
+    """One Kneser-Ney order, in place: discounted counts plus the lower order's share.
+
+    `probability[:, first - 1:]` holds the lower order's probabilities on entry
+    and this order's on return (unchanged where the context was never seen).
+    """
+    grams, counts = gram_table
+    contexts, totals, types = context_table
+    count = ngram._lookup(grams, counts, keys)
+    total = ngram._lookup(contexts, totals, context)
+    kinds = ngram._lookup(contexts, types, context)
+    lower = probability[:, first - 1:]
+    safe = np.maximum(total, 1.0)
+    mixed = np.maximum(count - discount, 0.0) / safe + discount * kinds / safe * lower
+    probability[:, first - 1:] = np.where(total > 0, mixed, lower)
 
 
 def _bits(probability):
@@ -368,13 +381,8 @@ def _candidate_probability(ngram, ids, candidate, order):
         else:
             context = np.zeros((rows, steps - 1), dtype=np.int64)
         keys = context * ngram.base + candidate
-        count = ngram._lookup(grams, counts, keys)
-        total = ngram._lookup(contexts, totals, context)
-        kinds = ngram._lookup(contexts, types, context)
-        lower = probability[:, first - 1:]
-        safe = np.maximum(total, 1.0)
-        mixed = np.maximum(count - discount, 0.0) / safe + discount * kinds / safe * lower
-        probability[:, first - 1:] = np.where(total > 0, mixed, lower)
+        _interpolate(ngram, probability, first, (grams, counts), (contexts, totals, types),
+                     keys, context, discount)
     return probability
 
 
